@@ -1,0 +1,1 @@
+"""Training: corpus readers, passage-model fitting, session-estimator fitting, evaluation."""
