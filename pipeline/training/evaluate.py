@@ -1,0 +1,98 @@
+"""Held-out metrics for passage heads and session estimates, with a TF-IDF baseline."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy.stats import spearmanr
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, roc_auc_score
+
+from pipeline.heads import HEADS
+
+
+def head_rows(labels: Sequence[Mapping[str, int]], head: str) -> list[int]:
+    return [i for i, row in enumerate(labels) if head in row]
+
+
+def macro_f1_by_head(
+    probabilities: dict[str, np.ndarray],
+    labels: Sequence[Mapping[str, int]],
+    sources: Sequence[str],
+) -> dict[str, dict[str, float]]:
+    """Macro-F1 per head, overall and per source, on the rows that carry the head's label.
+
+    Returns:
+        head -> {"all": f1, "<source>": f1, "n": count}. Heads without labels are omitted.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for head in HEADS:
+        rows = head_rows(labels, head.name)
+        if not rows:
+            continue
+        truth = np.array([labels[i][head.name] for i in rows])
+        predicted = probabilities[head.name][rows].argmax(1)
+        by_source: dict[str, list[int]] = defaultdict(list)
+        for position, i in enumerate(rows):
+            by_source[sources[i]].append(position)
+        entry = {"all": _f1(truth, predicted), "n": len(rows)}
+        for source, positions in sorted(by_source.items()):
+            entry[source] = _f1(truth[positions], predicted[positions])
+        out[head.name] = entry
+    return out
+
+
+def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    return round(float(f1_score(truth, predicted, average="macro", zero_division=0)), 4)
+
+
+def tfidf_baseline(
+    train_texts: Sequence[str],
+    train_labels: Sequence[Mapping[str, int]],
+    test_texts: Sequence[str],
+) -> dict[str, np.ndarray]:
+    """TF-IDF (word 1-2 grams) + logistic regression per head, fitted on the same train rows."""
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True)
+    X_train = vectorizer.fit_transform(train_texts)
+    X_test = vectorizer.transform(test_texts)
+    out = {}
+    for head in HEADS:
+        rows = head_rows(train_labels, head.name)
+        probabilities = np.full((len(test_texts), len(head.classes)), 1.0 / len(head.classes))
+        truth = np.array([train_labels[i][head.name] for i in rows])
+        if len(set(truth.tolist())) >= 2:
+            model = LogisticRegression(max_iter=2000, class_weight="balanced").fit(X_train[rows], truth)
+            probabilities = np.zeros_like(probabilities)
+            probabilities[:, model.classes_.astype(int)] = model.predict_proba(X_test)
+        out[head.name] = probabilities
+    return out
+
+
+def session_metrics(
+    predicted: np.ndarray, low: np.ndarray, high: np.ndarray, targets: np.ndarray,
+    sources: Sequence[str], target_names: Sequence[str],
+) -> dict[str, dict]:
+    """Spearman, MAE and interval coverage per target and source on rated sessions only;
+    plus AUC of the overall estimate for AnnoMI high vs low quality."""
+    out: dict[str, dict] = {}
+    sources = np.asarray(sources)
+    for j, name in enumerate(target_names):
+        for source in sorted(set(sources.tolist())):
+            mask = (sources == source) & ~np.isnan(targets[:, j])
+            if mask.sum() < 5:
+                continue
+            truth = targets[mask, j]
+            entry = {
+                "n": int(mask.sum()),
+                "mae": round(float(np.abs(predicted[mask, j] - truth).mean()), 4),
+                "coverage_80": round(float(((low[mask, j] <= truth) & (truth <= high[mask, j])).mean()), 4),
+            }
+            if len(set(truth.tolist())) > 1:
+                entry["spearman"] = round(float(spearmanr(predicted[mask, j], truth).statistic), 4)
+                if len(set(truth.tolist())) == 2:
+                    entry["auc"] = round(float(roc_auc_score(truth > truth.min(), predicted[mask, j])), 4)
+            out[f"{name}/{source}"] = entry
+    return out

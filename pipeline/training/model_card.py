@@ -1,0 +1,98 @@
+"""MODEL_CARD.md for a model folder, written from its manifest metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+LICENSES = """\
+| corpus | used for | license |
+|---|---|---|
+| EPITOME (Sharma et al. 2020) | empathy levels | non-commercial academic research only |
+| AnnoMI | MI behaviour, client talk, session quality | no license stated (once "public domain"); video copyright may apply |
+| ESConv (Liu et al. 2021) | support strategies, session ratings | CC BY-NC 4.0 (non-commercial) |
+| MI-Boost / CounselChat (Welivita & Pu 2023) | silver MI codes | CC BY-NC-SA 3.0 (non-commercial, share-alike) |
+| alliance synthetic note passages | alliance dimensions in notes | project license (hand-written, synthetic) |
+
+**Because several corpora are non-commercial, this model may be used for non-commercial research
+and evaluation only.** A clinic that needs commercial use must retrain on data it may use."""
+
+
+def _passage_table(metrics: dict) -> str:
+    model = metrics.get("passage_macro_f1", {})
+    baseline = metrics.get("tfidf_baseline_macro_f1", {})
+    lines = ["| head | source | n (all) | macro-F1 | TF-IDF baseline |", "|---|---|---|---|---|"]
+    for head, entry in model.items():
+        for source, value in entry.items():
+            if source == "n":
+                continue
+            base = baseline.get(head, {}).get(source, "")
+            n = entry["n"] if source == "all" else ""
+            lines.append(f"| {head} | {source} | {n} | {value} | {base} |")
+    return "\n".join(lines)
+
+
+def _session_table(metrics: dict) -> str:
+    lines = ["| target/source | n | Spearman | AUC | MAE | 80% coverage |", "|---|---|---|---|---|---|"]
+    for key, entry in metrics.get("session", {}).items():
+        lines.append(
+            f"| {key} | {entry['n']} | {entry.get('spearman', '')} | {entry.get('auc', '')} | "
+            f"{entry['mae']} | {entry['coverage_80']} |"
+        )
+    return "\n".join(lines)
+
+
+def write_model_card(folder: Path, metadata: dict) -> Path:
+    """Write the model card; every figure comes from the validation split in ``metadata``."""
+    training = metadata["training"]
+    text = f"""# Model card: alliance `{metadata['version']}`
+
+Kind: {metadata['kind']} · created {metadata['created']} · git {metadata['git_sha'][:12]}
+Encoder: {metadata['encoder']['name']} (sha256 `{metadata['encoder']['sha256']}`), frozen;
+one logistic-regression head per output on `[embedding(passage), embedding(context)]`; a ridge
+session estimator with split-conformal 80% intervals on pooled passage signals.
+
+## Intended use
+Research and clinical *supervision support*: point supervisors at sessions where the working
+alliance (goals, tasks, bond) may be strained, with the passages behind each flag. Inputs are
+de-identified psychotherapy notes and transcripts in English.
+
+## Out of scope
+Grading, ranking or evaluating clinicians; any decision about a client's care, eligibility or
+risk; crisis or suicide-risk detection; identified (non-de-identified) records; languages other
+than English; commercial use (see licenses).
+
+## Training data and licenses
+{LICENSES}
+
+Splits are made by conversation / transcript / seeker post / note (`split_of`, a stable hash:
+70% train, 15% validation, 15% test). Train: {training['train_passages']} passages,
+{training['train_sessions']} conversations; validation: {training['validation_passages']}
+passages, {training['validation_sessions']} conversations. The test split is never used in
+training. Label mapping and its weaknesses: `configs/labels.yaml`.
+
+## Metrics (validation split, never trained on)
+### Passage heads (macro-F1), with a TF-IDF + logistic regression baseline on the same rows
+{_passage_table(metadata['metrics'])}
+
+### Session estimates
+{_session_table(metadata['metrics'])}
+
+## Limitations
+- No public corpus labels the alliance in *notes*; the task/bond/goal heads learn from proxy
+  labels in dialogue corpora plus a small hand-written synthetic note set.
+- Session targets are proxies: ESConv seeker ratings (empathy, relevance) of peer-support chats
+  and AnnoMI's high/low MI quality, not client-rated WAI-SR scores. Estimates on notes are
+  therefore uncalibrated to any clinical population; a clinic should refit the session
+  estimator on its own client-rated scores.
+- Intervals are calibrated on the public corpora; their coverage on notes is unknown.
+
+## Ethical considerations
+Notes are sensitive health information: run only on de-identified text, keep outputs inside the
+clinic, and never use estimates to judge a clinician. Model errors can mislead supervision; the
+report shows evidence passages so a person can check every flag.
+
+Training wall time: {training['wall_time_s']} s on {training['machine']}.
+"""
+    path = folder / "MODEL_CARD.md"
+    path.write_text(text, encoding="utf-8")
+    return path
