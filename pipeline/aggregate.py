@@ -59,11 +59,13 @@ def session_features(scores: Sequence[PassageScores], speakers: Sequence[str]) -
         return np.zeros(len(FEATURE_NAMES))
     alliance = np.array([[s.alliance[h] for h in ALLIANCE_HEADS] for s in scores])
     strain = np.array([s.strain for s in scores])
-    levels = np.array(
-        [[np.dot(s.empathy[h], (0, 1, 2)) for h in EMPATHY_HEADS] for s in scores]
+    levels = np.array([[np.dot(s.empathy[h], (0, 1, 2)) for h in EMPATHY_HEADS] for s in scores])
+    mi = np.array(
+        [
+            [s.aux["mi_behaviour"][k] for k in ("reflection", "question", "therapist_input")]
+            for s in scores
+        ]
     )
-    mi = np.array([[s.aux["mi_behaviour"][k] for k in ("reflection", "question", "therapist_input")]
-                   for s in scores])
     talk = np.array([[s.aux["client_talk"][k] for k in ("change", "sustain")] for s in scores])
     client = np.array([speaker == "client" for speaker in speakers])
     clinician = ~client
@@ -127,7 +129,9 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
                 self.half_widths_.append(np.nan)
                 continue
             X_fit, X_cal, y_fit, y_cal = train_test_split(
-                X[rated], y[rated, column], test_size=self.calibration_fraction,
+                X[rated],
+                y[rated, column],
+                test_size=self.calibration_fraction,
                 random_state=self.random_state,
             )
             model = make_pipeline(StandardScaler(), Ridge(alpha=self.alpha)).fit(X_fit, y_fit)

@@ -26,7 +26,8 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Run config YAML (default configs/default.yaml).")
+    Path | None,
+    typer.Option("--config", "-c", help="Run config YAML (default configs/default.yaml)."),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -69,7 +70,8 @@ def score(
     config: ConfigOption = None,
     model: ModelOption = None,
     store: Annotated[
-        str | None, typer.Option(help="SQLAlchemy URL of the result store (default: SQLite in --out).")
+        str | None,
+        typer.Option(help="SQLAlchemy URL of the result store (default: SQLite in --out)."),
     ] = None,
     overrides: SetOption = None,
     include_text: Annotated[
@@ -90,11 +92,14 @@ def score(
         raise _fail(f"input not found: {', '.join(missing)}")
     from pipeline.artifacts import ArtifactError
     from pipeline.flows import score_flow
+    from pipeline.steps import load_model_and_encoder
     from pipeline.store import default_url
 
     out.mkdir(parents=True, exist_ok=True)
     url = store or settings.store.url or default_url(out)
     try:
+        # Fail fast, before Prefect starts, when the model or encoder cannot be trusted.
+        load_model_and_encoder(settings)
         with console.status("Scoring sessions (Prefect flow 'score')..."):
             info = score_flow(
                 inputs=[str(p.resolve()) for p in inputs],
@@ -142,8 +147,15 @@ def train(
     from pipeline.training.quick import train_quick
 
     try:
-        report = train_quick(data, out, settings, notes=notes, max_per_source=max_per_source,
-                             seed=seed, console=console)
+        report = train_quick(
+            data,
+            out,
+            settings,
+            notes=notes,
+            max_per_source=max_per_source,
+            seed=seed,
+            console=console,
+        )
     except FileNotFoundError as error:
         raise _fail(str(error)) from None
     console.print_json(json.dumps(report["metrics"]))

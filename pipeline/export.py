@@ -14,10 +14,25 @@ from pipeline.schemas import Quarantined
 from pipeline.store import Store
 
 SESSION_COLUMNS = [
-    "session_id", "client_id", "clinician_id", "session_date", "n_passages",
-    "task", "bond", "goal", "overall",
-    "task_low", "task_high", "bond_low", "bond_high", "goal_low", "goal_high",
-    "overall_low", "overall_high", "model_version", "flags",
+    "session_id",
+    "client_id",
+    "clinician_id",
+    "session_date",
+    "n_passages",
+    "task",
+    "bond",
+    "goal",
+    "overall",
+    "task_low",
+    "task_high",
+    "bond_low",
+    "bond_high",
+    "goal_low",
+    "goal_high",
+    "overall_low",
+    "overall_high",
+    "model_version",
+    "flags",
 ]
 
 
@@ -88,9 +103,17 @@ def export_outputs(
         writer.writerow(row)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: out_dir / name for name in (
-        "passages.jsonl", "sessions.csv", "flags.jsonl", "quarantine.jsonl", "report.html",
-        "run.json")}
+    paths = {
+        name: out_dir / name
+        for name in (
+            "passages.jsonl",
+            "sessions.csv",
+            "flags.jsonl",
+            "quarantine.jsonl",
+            "report.html",
+            "run.json",
+        )
+    }
     write_atomic(paths["passages.jsonl"], _jsonl(passage_rows))
     write_atomic(paths["sessions.csv"], buffer.getvalue())
     write_atomic(paths["flags.jsonl"], _jsonl(f.model_dump(mode="json") for f in flags))

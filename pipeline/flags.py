@@ -67,11 +67,18 @@ def load_flag_rules(path: Path) -> FlagRules:
 Scored = dict[str, list[tuple[Passage, PassageScores]]]
 
 
-def _flag(estimate: SessionEstimate, code: str, severity: str, reason: str,
-          evidence: Sequence[str] = ()) -> Flag:
-    return Flag(session_id=estimate.session_id, client_id=estimate.client_id,
-                clinician_id=estimate.clinician_id, code=code, severity=severity,
-                reason=reason, evidence=list(evidence))
+def _flag(
+    estimate: SessionEstimate, code: str, severity: str, reason: str, evidence: Sequence[str] = ()
+) -> Flag:
+    return Flag(
+        session_id=estimate.session_id,
+        client_id=estimate.client_id,
+        clinician_id=estimate.clinician_id,
+        code=code,
+        severity=severity,
+        reason=reason,
+        evidence=list(evidence),
+    )
 
 
 def _top(pairs, key, threshold: float, limit: int) -> list[str]:
@@ -87,7 +94,9 @@ def _strain_or_lowest(pairs, rule: RuptureRule) -> list[str]:
     return _top(pairs, lambda s: s.strain, 0.0, min(2, rule.max_evidence))
 
 
-def client_flags(estimates: Sequence[SessionEstimate], scored: Scored, rules: FlagRules) -> list[Flag]:
+def client_flags(
+    estimates: Sequence[SessionEstimate], scored: Scored, rules: FlagRules
+) -> list[Flag]:
     """All flags of one client's sessions (``estimates`` in date order)."""
     flags: list[Flag] = []
     overall = np.array([e.overall for e in estimates])
@@ -101,34 +110,49 @@ def client_flags(estimates: Sequence[SessionEstimate], scored: Scored, rules: Fl
             drop = baseline - estimate.overall
             if drop >= rules.rupture.min_drop:
                 severity = "high" if drop >= rules.rupture.high_drop else "medium"
-                flags.append(_flag(
-                    estimate, "RUPTURE_DROP", severity,
-                    f"Overall alliance estimate {estimate.overall:.2f} is {drop:.2f} below this "
-                    f"client's recent baseline of {baseline:.2f}: a possible rupture worth "
-                    "discussing in supervision.",
-                    _strain_or_lowest(pairs, rules.rupture),
-                ))
+                flags.append(
+                    _flag(
+                        estimate,
+                        "RUPTURE_DROP",
+                        severity,
+                        f"Overall alliance estimate {estimate.overall:.2f} is {drop:.2f} below "
+                        f"this client's recent baseline of {baseline:.2f}: a possible rupture "
+                        "worth discussing in supervision.",
+                        _strain_or_lowest(pairs, rules.rupture),
+                    )
+                )
                 if rupture_baseline is None or i - rupture_at > rules.repair.within_sessions:
                     rupture_baseline, rupture_at = baseline, i
                 continue
-        if rupture_baseline is not None and 0 < i - rupture_at <= rules.repair.within_sessions:
-            if estimate.overall >= rupture_baseline - rules.repair.tolerance:
-                flags.append(_flag(
-                    estimate, "REPAIR", "info",
+        recovering = (
+            rupture_baseline is not None and 0 < i - rupture_at <= rules.repair.within_sessions
+        )
+        if recovering and estimate.overall >= rupture_baseline - rules.repair.tolerance:
+            flags.append(
+                _flag(
+                    estimate,
+                    "REPAIR",
+                    "info",
                     f"Overall estimate {estimate.overall:.2f} is back near the pre-rupture "
                     f"baseline of {rupture_baseline:.2f}: the earlier strain looks repaired.",
-                ))
-                rupture_baseline = None
+                )
+            )
+            rupture_baseline = None
     flags += _sustained_low(estimates, rules.low_alliance)
     flags += _no_goal_talk(estimates, scored, rules.no_goal_talk)
     for estimate in estimates:
         pairs = scored.get(estimate.session_id, [])
         strong = _top(pairs, lambda s: s.strain, rules.strain_markers.probability, 5)
         if strong:
-            flags.append(_flag(
-                estimate, "STRAIN_MARKERS", "medium",
-                f"{len(strong)} passage(s) read as strong markers of strain or rupture.", strong,
-            ))
+            flags.append(
+                _flag(
+                    estimate,
+                    "STRAIN_MARKERS",
+                    "medium",
+                    f"{len(strong)} passage(s) read as strong markers of strain or rupture.",
+                    strong,
+                )
+            )
     return flags
 
 
@@ -137,28 +161,40 @@ def _sustained_low(estimates: Sequence[SessionEstimate], rule: LowAllianceRule) 
     for estimate in estimates:
         run = run + 1 if estimate.overall < rule.threshold else 0
         if run >= rule.sustained_sessions:
-            flags.append(_flag(
-                estimate, "LOW_ALLIANCE", "medium",
-                f"Overall estimate below {rule.threshold:.2f} for {run} consecutive sessions.",
-            ))
+            flags.append(
+                _flag(
+                    estimate,
+                    "LOW_ALLIANCE",
+                    "medium",
+                    f"Overall estimate below {rule.threshold:.2f} for {run} consecutive sessions.",
+                )
+            )
     return flags
 
 
-def _no_goal_talk(estimates: Sequence[SessionEstimate], scored: Scored, rule: NoGoalRule) -> list[Flag]:
+def _no_goal_talk(
+    estimates: Sequence[SessionEstimate], scored: Scored, rule: NoGoalRule
+) -> list[Flag]:
     flags, run = [], 0
     for estimate in estimates:
         pairs = scored.get(estimate.session_id, [])
         has_goal = any(s.alliance["goal"] >= rule.goal_probability for _, s in pairs)
         run = 0 if has_goal else run + 1
         if run >= rule.sessions:
-            flags.append(_flag(
-                estimate, "NO_GOAL_TALK", "low",
-                f"No passage about therapy goals in the last {run} sessions.",
-            ))
+            flags.append(
+                _flag(
+                    estimate,
+                    "NO_GOAL_TALK",
+                    "low",
+                    f"No passage about therapy goals in the last {run} sessions.",
+                )
+            )
     return flags
 
 
-def compute_flags(estimates: Sequence[SessionEstimate], scored: Scored, rules: FlagRules) -> list[Flag]:
+def compute_flags(
+    estimates: Sequence[SessionEstimate], scored: Scored, rules: FlagRules
+) -> list[Flag]:
     """Flags for every client in ``estimates``, grouped per client in date order."""
     by_client: dict[str, list[SessionEstimate]] = defaultdict(list)
     for estimate in estimates:

@@ -48,8 +48,9 @@ def flag_task(session_ids: list[str], config: dict, store_url: str) -> int:
 
 
 @task(name="export", persist_result=False)
-def export_task(out_dir: str, store_url: str, run_id: str, run_info: dict,
-                include_text: bool) -> list[str]:
+def export_task(
+    out_dir: str, store_url: str, run_id: str, run_info: dict, include_text: bool
+) -> list[str]:
     store = Store(store_url)
     paths = export_outputs(store, Path(out_dir), run_info, store.quarantine(run_id), include_text)
     return [str(p) for p in paths.values()]

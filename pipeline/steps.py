@@ -52,6 +52,9 @@ def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run
     for source, sessions in by_source.items():
         changed += store.upsert_sessions(sessions, source)
     store.add_quarantine(run_id, result.quarantined)
+    # Sessions left unscored by an earlier run that stopped part-way are finished now too.
+    fresh = set(changed)
+    changed += [i for i in store.unestimated_session_ids() if i not in fresh]
     return {
         "read": len(result.sessions) + len(result.quarantined),
         "valid": len(result.sessions),
@@ -108,6 +111,8 @@ def flag_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) 
     clients = store.client_ids(session_ids)
     affected = store.sessions_of_clients(clients)
     estimates = store.estimates(affected)
-    flags = compute_flags(estimates, store.passages(affected), load_flag_rules(config.flags.rules_file))
+    flags = compute_flags(
+        estimates, store.passages(affected), load_flag_rules(config.flags.rules_file)
+    )
     store.replace_flags(clients, flags)
     return len(flags)

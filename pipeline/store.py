@@ -17,7 +17,6 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    Float,
     Integer,
     MetaData,
     String,
@@ -173,14 +172,24 @@ class Store:
                 rows = connection.execute(query).scalars().all()
             else:
                 for chunk in _chunks(list(session_ids)):
-                    rows += connection.execute(
-                        query.where(sessions_table.c.session_id.in_(chunk))
-                    ).scalars().all()
+                    rows += (
+                        connection.execute(query.where(sessions_table.c.session_id.in_(chunk)))
+                        .scalars()
+                        .all()
+                    )
         return [Session.model_validate(row) for row in rows]
 
     def session_ids(self) -> list[str]:
         with self.engine.connect() as connection:
             return list(connection.execute(select(sessions_table.c.session_id)).scalars())
+
+    def unestimated_session_ids(self) -> list[str]:
+        """Sessions stored without an estimate (e.g. a run that stopped part-way)."""
+        query = select(sessions_table.c.session_id).where(
+            ~sessions_table.c.session_id.in_(select(estimates_table.c.session_id))
+        )
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars())
 
     def client_ids(self, session_ids: Sequence[str]) -> list[str]:
         with self.engine.connect() as connection:
@@ -199,11 +208,15 @@ class Store:
         with self.engine.connect() as connection:
             found = []
             for chunk in _chunks(list(client_ids)):
-                found += connection.execute(
-                    select(sessions_table.c.session_id).where(
-                        sessions_table.c.client_id.in_(chunk)
+                found += (
+                    connection.execute(
+                        select(sessions_table.c.session_id).where(
+                            sessions_table.c.client_id.in_(chunk)
+                        )
                     )
-                ).scalars().all()
+                    .scalars()
+                    .all()
+                )
         return found
 
     # -- passages and scores --------------------------------------------------------------
@@ -215,13 +228,12 @@ class Store:
             if passages:
                 connection.execute(
                     insert(passages_table),
-                    [
-                        {**p.model_dump(exclude={"index"}), "idx": p.index}
-                        for p in passages
-                    ],
+                    [{**p.model_dump(exclude={"index"}), "idx": p.index} for p in passages],
                 )
 
-    def passages(self, session_ids: Sequence[str]) -> dict[str, list[tuple[Passage, PassageScores | None]]]:
+    def passages(
+        self, session_ids: Sequence[str]
+    ) -> dict[str, list[tuple[Passage, PassageScores | None]]]:
         """Passages (with scores when scored) per session, in passage order."""
         out: dict[str, list] = defaultdict(list)
         with self.engine.connect() as connection:
@@ -291,8 +303,11 @@ class Store:
                 connection.execute(
                     insert(flags_table),
                     [
-                        {"session_id": f.session_id, "client_id": f.client_id,
-                         "flag": f.model_dump(mode="json")}
+                        {
+                            "session_id": f.session_id,
+                            "client_id": f.client_id,
+                            "flag": f.model_dump(mode="json"),
+                        }
                         for f in flags
                     ],
                 )

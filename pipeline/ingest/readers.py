@@ -43,8 +43,12 @@ def _decode(raw: bytes, source: str, location: str) -> str | RawRecord:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        return RawRecord(source, location, error_code="INVALID_UTF8",
-                         message=f"not valid UTF-8 (byte {error.start})")
+        return RawRecord(
+            source,
+            location,
+            error_code="INVALID_UTF8",
+            message=f"not valid UTF-8 (byte {error.start})",
+        )
 
 
 def read_jsonl(path: Path) -> Iterator[RawRecord]:
@@ -62,8 +66,12 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
             try:
                 yield RawRecord(source, location, data=json.loads(text))
             except json.JSONDecodeError as error:
-                yield RawRecord(source, location, error_code="INVALID_JSON",
-                                message=f"malformed JSON at column {error.colno}: {error.msg}")
+                yield RawRecord(
+                    source,
+                    location,
+                    error_code="INVALID_JSON",
+                    message=f"malformed JSON at column {error.colno}: {error.msg}",
+                )
 
 
 CSV_JSON_COLUMNS = ("turns", "metadata")
@@ -71,22 +79,34 @@ CSV_JSON_COLUMNS = ("turns", "metadata")
 
 def _csv_row(row: dict[str, str | None], source: str, location: str) -> RawRecord:
     if None in row:
-        return RawRecord(source, location, error_code="INVALID_CSV_ROW",
-                         message="row has more fields than the header")
+        return RawRecord(
+            source,
+            location,
+            error_code="INVALID_CSV_ROW",
+            message="row has more fields than the header",
+        )
     data: dict[str, Any] = {k: v for k, v in row.items() if k is not None and v not in ("", None)}
     for column in CSV_JSON_COLUMNS:
         if column in data:
             try:
                 data[column] = json.loads(data[column])
             except json.JSONDecodeError:
-                return RawRecord(source, location, error_code="INVALID_JSON",
-                                 message=f"column {column!r} is not valid JSON")
+                return RawRecord(
+                    source,
+                    location,
+                    error_code="INVALID_JSON",
+                    message=f"column {column!r} is not valid JSON",
+                )
     if "session_number" in data:
         try:
             data["session_number"] = int(data["session_number"])
         except ValueError:
-            return RawRecord(source, location, error_code="INVALID_FIELD",
-                             message="session_number is not an integer")
+            return RawRecord(
+                source,
+                location,
+                error_code="INVALID_FIELD",
+                message="session_number is not an integer",
+            )
     return RawRecord(source, location, data=data)
 
 
@@ -102,8 +122,9 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
         for number, row in enumerate(reader, start=2):  # row 1 is the header
             yield _csv_row(row, source, f"row {number}")
     except csv.Error as error:
-        yield RawRecord(source, "file", error_code="INVALID_CSV",
-                        message=f"CSV could not be parsed: {error}")
+        yield RawRecord(
+            source, "file", error_code="INVALID_CSV", message=f"CSV could not be parsed: {error}"
+        )
 
 
 def parse_transcript(body: str) -> list[dict[str, str]]:
@@ -160,8 +181,11 @@ def read_folder(path: Path) -> Iterator[RawRecord]:
             else:
                 meta["note"] = body
         except (ValueError, yaml.YAMLError) as error:
-            message = str(error).splitlines()[0] if isinstance(error, ValueError) else (
-                "front matter is not valid YAML")
+            message = (
+                str(error).splitlines()[0]
+                if isinstance(error, ValueError)
+                else ("front matter is not valid YAML")
+            )
             yield RawRecord(str(path), location, error_code="BAD_FRONT_MATTER", message=message)
             continue
         for key in ("session_date",):  # YAML parses dates; the schema wants ISO strings

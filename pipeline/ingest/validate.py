@@ -53,9 +53,13 @@ def validate_record(record: RawRecord, limits: IngestConfig) -> Session | Quaran
     """Validate one raw record against the input contract and the configured limits."""
 
     def reject(code: str, message: str) -> Quarantined:
-        return Quarantined(source=record.source, location=record.location,
-                           session_id=_session_id_of(record.data), error_code=code,
-                           message=message)
+        return Quarantined(
+            source=record.source,
+            location=record.location,
+            session_id=_session_id_of(record.data),
+            error_code=code,
+            message=message,
+        )
 
     if record.error_code:
         return reject(record.error_code, record.message)
@@ -90,11 +94,15 @@ def ingest_records(records: Iterable[RawRecord], limits: IngestConfig) -> Ingest
         if previous == content_hash:
             continue
         if previous is not None:
-            result.quarantined.append(Quarantined(
-                source=record.source, location=record.location, session_id=outcome.session_id,
-                error_code="DUPLICATE_ID_CONFLICT",
-                message="session_id already seen in this batch with different content",
-            ))
+            result.quarantined.append(
+                Quarantined(
+                    source=record.source,
+                    location=record.location,
+                    session_id=outcome.session_id,
+                    error_code="DUPLICATE_ID_CONFLICT",
+                    message="session_id already seen in this batch with different content",
+                )
+            )
             continue
         seen[outcome.session_id] = content_hash
         result.sessions.append((record.source, outcome))

@@ -4,7 +4,6 @@ Components are registered as spaCy factories prefixed ``alliance_``. Build the p
 :func:`build_nlp`; it needs no downloaded spaCy model (a blank English tokenizer is enough).
 """
 
-
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,8 +20,33 @@ _loguru.disable("medspacy")
 
 SENTENCE_END = {".", "!", "?", "..."}
 ABBREVIATIONS = {
-    "pt", "dr", "mr", "mrs", "ms", "e.g", "i.e", "eg", "ie", "vs", "approx", "etc", "hx", "dx",
-    "tx", "sx", "rx", "wk", "wks", "min", "mins", "no", "st", "appt", "cont", "f/u", "fu",
+    "pt",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "e.g",
+    "i.e",
+    "eg",
+    "ie",
+    "vs",
+    "approx",
+    "etc",
+    "hx",
+    "dx",
+    "tx",
+    "sx",
+    "rx",
+    "wk",
+    "wks",
+    "min",
+    "mins",
+    "no",
+    "st",
+    "appt",
+    "cont",
+    "f/u",
+    "fu",
 }
 
 if not Span.has_extension("alliance_section"):
@@ -34,9 +58,7 @@ def _sentence_end(doc: Doc, i: int) -> bool:
     token = doc[i]
     if token.text not in SENTENCE_END and not token.text.endswith((".!", "?!", "!?")):
         return False
-    if token.text == "." and i > 0 and doc[i - 1].lower_.rstrip(".") in ABBREVIATIONS:
-        return False
-    return True
+    return not (token.text == "." and i > 0 and doc[i - 1].lower_.rstrip(".") in ABBREVIATIONS)
 
 
 @Language.factory("alliance_sentences")
@@ -72,8 +94,8 @@ def make_sentences(nlp: Language, name: str):
 def make_passages(nlp: Language, name: str, default_section: str):
     """Passages for ConText: each sentence, trimmed of whitespace and headers, becomes an entity.
 
-    Sets ``doc.ents`` (label ``PASSAGE``) and ``span._.alliance_section`` (the medspaCy section category,
-    or ``default_section`` before the first header). Header-only sentences are dropped.
+    Sets ``doc.ents`` (label ``PASSAGE``) and ``span._.alliance_section`` (the medspaCy section
+    category, or ``default_section`` before the first header). Header-only sentences are dropped.
     """
 
     def passages(doc: Doc) -> Doc:

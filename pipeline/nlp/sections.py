@@ -56,5 +56,7 @@ def build_section_rules(config: SectionsConfig) -> list[SectionRule]:
             )
             if len(header) > 1:
                 newline = {"IS_SPACE": True, "TEXT": {"REGEX": "\n"}}
-                rules.append(SectionRule(literal=header, category=category, pattern=words + [newline]))
+                rules.append(
+                    SectionRule(literal=header, category=category, pattern=words + [newline])
+                )
     return rules

@@ -23,8 +23,7 @@ def _negated(doc, span) -> bool:
     graph = doc._.context_graph
     modifiers = graph.modifiers if graph is not None else []
     return any(
-        modifier.category == NEGATION
-        and span.start <= modifier.modifier_span[0] < span.end
+        modifier.category == NEGATION and span.start <= modifier.modifier_span[0] < span.end
         for modifier in modifiers
     )
 

@@ -31,18 +31,25 @@ def trajectory_svg(estimates: Sequence[SessionEstimate], flagged: set[str]) -> s
     ]
     for level in (1, 2, 3, 4, 5):
         y = _y(level)
-        parts.append(f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{y:.1f}" y2="{y:.1f}" '
-                     'stroke="#ddd" stroke-width="1"/>')
+        parts.append(
+            f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="#ddd" stroke-width="1"/>'
+        )
         parts.append(f'<text x="4" y="{y + 4:.1f}" font-size="10" fill="#666">{level}</text>')
-    parts.append(f'<polygon points="{" ".join(band_top + band_bottom)}" fill="#9ecae1" '
-                 'fill-opacity="0.45"/>')
+    parts.append(
+        f'<polygon points="{" ".join(band_top + band_bottom)}" fill="#9ecae1" fill-opacity="0.45"/>'
+    )
     parts.append(f'<polyline points="{line}" fill="none" stroke="#08519c" stroke-width="2"/>')
     for x, estimate in zip(xs, estimates):
         color = "#cb181d" if estimate.session_id in flagged else "#08519c"
         label = escape(f"{estimate.session_date} overall {estimate.overall:.2f}")
-        parts.append(f'<circle cx="{x:.1f}" cy="{_y(estimate.overall):.1f}" r="4" '
-                     f'fill="{color}"><title>{label}</title></circle>')
-        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 6}" font-size="9" text-anchor="middle" '
-                     f'fill="#444">{escape(estimate.session_date.strftime("%m-%d"))}</text>')
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{_y(estimate.overall):.1f}" r="4" '
+            f'fill="{color}"><title>{label}</title></circle>'
+        )
+        parts.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - 6}" font-size="9" text-anchor="middle" '
+            f'fill="#444">{escape(estimate.session_date.strftime("%m-%d"))}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -38,7 +38,9 @@ def build_context(
     flags_by_session: dict[str, list[Flag]] = defaultdict(list)
     for flag in flags:
         flags_by_session[flag.session_id].append(flag)
-    by_clinician: dict[str, dict[str, list[SessionEstimate]]] = defaultdict(lambda: defaultdict(list))
+    by_clinician: dict[str, dict[str, list[SessionEstimate]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for estimate in estimates:
         by_clinician[estimate.clinician_id][estimate.client_id].append(estimate)
 
@@ -47,32 +49,46 @@ def build_context(
         clients = []
         for client_id, sessions in by_clinician[clinician_id].items():
             sessions = sorted(sessions, key=lambda e: (e.session_date, e.session_id))
-            flagged = {s.session_id for s in sessions
-                       if any(f.severity != "info" for f in flags_by_session[s.session_id])}
-            worst = min((SEVERITY_ORDER[f.severity] for s in sessions
-                         for f in flags_by_session[s.session_id]), default=9)
+            flagged = {
+                s.session_id
+                for s in sessions
+                if any(f.severity != "info" for f in flags_by_session[s.session_id])
+            }
+            worst = min(
+                (
+                    SEVERITY_ORDER[f.severity]
+                    for s in sessions
+                    for f in flags_by_session[s.session_id]
+                ),
+                default=9,
+            )
             rows = [
                 {
                     "estimate": s,
-                    "flags": sorted(flags_by_session[s.session_id],
-                                    key=lambda f: SEVERITY_ORDER[f.severity]),
+                    "flags": sorted(
+                        flags_by_session[s.session_id], key=lambda f: SEVERITY_ORDER[f.severity]
+                    ),
                 }
                 for s in sessions
             ]
-            clients.append({
-                "client_id": client_id,
-                "rows": rows,
-                "worst": worst,
-                "n_flagged": len(flagged),
-                "chart": Markup(trajectory_svg(sessions, flagged)),
-            })
+            clients.append(
+                {
+                    "client_id": client_id,
+                    "rows": rows,
+                    "worst": worst,
+                    "n_flagged": len(flagged),
+                    "chart": Markup(trajectory_svg(sessions, flagged)),
+                }
+            )
         clients.sort(key=lambda c: (c["worst"], c["client_id"]))
-        clinicians.append({
-            "clinician_id": clinician_id,
-            "clients": clients,
-            "n_sessions": sum(len(c["rows"]) for c in clients),
-            "n_flagged": sum(c["n_flagged"] for c in clients),
-        })
+        clinicians.append(
+            {
+                "clinician_id": clinician_id,
+                "clients": clients,
+                "n_sessions": sum(len(c["rows"]) for c in clients),
+                "n_flagged": sum(c["n_flagged"] for c in clients),
+            }
+        )
 
     attention = sorted(
         (f for f in flags if f.severity != "info"),

@@ -55,7 +55,9 @@ def tfidf_baseline(
     test_texts: Sequence[str],
 ) -> dict[str, np.ndarray]:
     """TF-IDF (word 1-2 grams) + logistic regression per head, fitted on the same train rows."""
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True)
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True
+    )
     X_train = vectorizer.fit_transform(train_texts)
     X_test = vectorizer.transform(test_texts)
     out = {}
@@ -64,7 +66,9 @@ def tfidf_baseline(
         probabilities = np.full((len(test_texts), len(head.classes)), 1.0 / len(head.classes))
         truth = np.array([train_labels[i][head.name] for i in rows])
         if len(set(truth.tolist())) >= 2:
-            model = LogisticRegression(max_iter=2000, class_weight="balanced").fit(X_train[rows], truth)
+            model = LogisticRegression(max_iter=2000, class_weight="balanced").fit(
+                X_train[rows], truth
+            )
             probabilities = np.zeros_like(probabilities)
             probabilities[:, model.classes_.astype(int)] = model.predict_proba(X_test)
         out[head.name] = probabilities
@@ -72,8 +76,12 @@ def tfidf_baseline(
 
 
 def session_metrics(
-    predicted: np.ndarray, low: np.ndarray, high: np.ndarray, targets: np.ndarray,
-    sources: Sequence[str], target_names: Sequence[str],
+    predicted: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    targets: np.ndarray,
+    sources: Sequence[str],
+    target_names: Sequence[str],
 ) -> dict[str, dict]:
     """Spearman, MAE and interval coverage per target and source on rated sessions only;
     plus AUC of the overall estimate for AnnoMI high vs low quality."""
@@ -88,11 +96,15 @@ def session_metrics(
             entry = {
                 "n": int(mask.sum()),
                 "mae": round(float(np.abs(predicted[mask, j] - truth).mean()), 4),
-                "coverage_80": round(float(((low[mask, j] <= truth) & (truth <= high[mask, j])).mean()), 4),
+                "coverage_80": round(
+                    float(((low[mask, j] <= truth) & (truth <= high[mask, j])).mean()), 4
+                ),
             }
             if len(set(truth.tolist())) > 1:
                 entry["spearman"] = round(float(spearmanr(predicted[mask, j], truth).statistic), 4)
                 if len(set(truth.tolist())) == 2:
-                    entry["auc"] = round(float(roc_auc_score(truth > truth.min(), predicted[mask, j])), 4)
+                    entry["auc"] = round(
+                        float(roc_auc_score(truth > truth.min(), predicted[mask, j])), 4
+                    )
             out[f"{name}/{source}"] = entry
     return out

@@ -32,7 +32,10 @@ def _passage_table(metrics: dict) -> str:
 
 
 def _session_table(metrics: dict) -> str:
-    lines = ["| target/source | n | Spearman | AUC | MAE | 80% coverage |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| target/source | n | Spearman | AUC | MAE | 80% coverage |",
+        "|---|---|---|---|---|---|",
+    ]
     for key, entry in metrics.get("session", {}).items():
         lines.append(
             f"| {key} | {entry['n']} | {entry.get('spearman', '')} | {entry.get('auc', '')} | "
@@ -44,10 +47,10 @@ def _session_table(metrics: dict) -> str:
 def write_model_card(folder: Path, metadata: dict) -> Path:
     """Write the model card; every figure comes from the validation split in ``metadata``."""
     training = metadata["training"]
-    text = f"""# Model card: alliance `{metadata['version']}`
+    text = f"""# Model card: alliance `{metadata["version"]}`
 
-Kind: {metadata['kind']} · created {metadata['created']} · git {metadata['git_sha'][:12]}
-Encoder: {metadata['encoder']['name']} (sha256 `{metadata['encoder']['sha256']}`), frozen;
+Kind: {metadata["kind"]} · created {metadata["created"]} · git {metadata["git_sha"][:12]}
+Encoder: {metadata["encoder"]["name"]} (sha256 `{metadata["encoder"]["sha256"]}`), frozen;
 one logistic-regression head per output on `[embedding(passage), embedding(context)]`; a ridge
 session estimator with split-conformal 80% intervals on pooled passage signals.
 
@@ -65,17 +68,17 @@ than English; commercial use (see licenses).
 {LICENSES}
 
 Splits are made by conversation / transcript / seeker post / note (`split_of`, a stable hash:
-70% train, 15% validation, 15% test). Train: {training['train_passages']} passages,
-{training['train_sessions']} conversations; validation: {training['validation_passages']}
-passages, {training['validation_sessions']} conversations. The test split is never used in
+70% train, 15% validation, 15% test). Train: {training["train_passages"]} passages,
+{training["train_sessions"]} conversations; validation: {training["validation_passages"]}
+passages, {training["validation_sessions"]} conversations. The test split is never used in
 training. Label mapping and its weaknesses: `configs/labels.yaml`.
 
 ## Metrics (validation split, never trained on)
 ### Passage heads (macro-F1), with a TF-IDF + logistic regression baseline on the same rows
-{_passage_table(metadata['metrics'])}
+{_passage_table(metadata["metrics"])}
 
 ### Session estimates
-{_session_table(metadata['metrics'])}
+{_session_table(metadata["metrics"])}
 
 ## Limitations
 - No public corpus labels the alliance in *notes*; the task/bond/goal heads learn from proxy
@@ -91,7 +94,7 @@ Notes are sensitive health information: run only on de-identified text, keep out
 clinic, and never use estimates to judge a clinician. Model errors can mislead supervision; the
 report shows evidence passages so a person can check every flag.
 
-Training wall time: {training['wall_time_s']} s on {training['machine']}.
+Training wall time: {training["wall_time_s"]} s on {training["machine"]}.
 """
     path = folder / "MODEL_CARD.md"
     path.write_text(text, encoding="utf-8")

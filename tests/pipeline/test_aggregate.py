@@ -1,0 +1,80 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.aggregate import FEATURE_NAMES, SessionAllianceEstimator, session_features
+from pipeline.artifacts import load_skops, save_skops
+from pipeline.schemas import PassageScores
+
+
+def _scores(task=0.5, strain=0.1) -> PassageScores:
+    return PassageScores(
+        alliance={"task": task, "bond": 0.5, "goal": 0.2},
+        strain=strain,
+        empathy={
+            k: [0.2, 0.3, 0.5] for k in ("emotional_reaction", "interpretation", "exploration")
+        },
+        aux={
+            "mi_behaviour": {
+                "reflection": 0.6,
+                "question": 0.2,
+                "therapist_input": 0.1,
+                "other": 0.1,
+            },
+            "client_talk": {"change": 0.5, "neutral": 0.3, "sustain": 0.2},
+            "support_strategy": {"Question": 1.0},
+        },
+    )
+
+
+def test_aggregate_features_have_names_and_react_to_strain():
+    calm = session_features([_scores(), _scores()], ["clinician", "client"])
+    tense = session_features([_scores(strain=0.9), _scores()], ["clinician", "client"])
+    assert calm.shape == (len(FEATURE_NAMES),)
+    index = FEATURE_NAMES.index("strain_max")
+    assert tense[index] > calm[index]
+    assert not session_features([], []).any()
+
+
+def _regression(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    y = 3 + 0.4 * np.column_stack([X[:, 0], -X[:, 1], X[:, 2], X[:, 0] - X[:, 1]])
+    return X, np.clip(y + 0.1 * rng.normal(size=y.shape), 1, 5)
+
+
+def test_aggregate_estimator_overfit_save_load_same_predictions(tmp_path: Path):
+    X, y = _regression()
+    estimator = SessionAllianceEstimator(alpha=0.01).fit(X, y)
+    predicted = estimator.predict(X)
+    assert np.abs(predicted - y).mean() < 0.12
+    save_skops(estimator, tmp_path / "e.skops")
+    loaded = load_skops(tmp_path / "e.skops")
+    np.testing.assert_array_equal(loaded.predict(X), predicted)
+    np.testing.assert_array_equal(loaded.predict_interval(X)[0], estimator.predict_interval(X)[0])
+
+
+def test_aggregate_intervals_cover_about_nominal_on_new_data():
+    X, y = _regression(n=2000)
+    estimator = SessionAllianceEstimator().fit(X[:1000], y[:1000])
+    low, high = estimator.predict_interval(X[1000:])
+    coverage = ((low <= y[1000:]) & (y[1000:] <= high)).mean(0)
+    assert np.all(np.abs(coverage - 0.8) < 0.06), coverage
+
+
+def test_aggregate_missing_targets_are_masked_and_fall_back():
+    X, y = _regression()
+    y[:, 2] = np.nan  # nobody rated goal
+    y[::2, 0] = np.nan
+    estimator = SessionAllianceEstimator().fit(X, y)
+    predicted = estimator.predict(X)
+    assert estimator.fallback_ == [False, False, True, False]
+    assert np.all((predicted >= 1) & (predicted <= 5))
+    low, high = estimator.predict_interval(X)
+    assert np.all(low <= high)
+
+
+def test_aggregate_estimator_rejects_mismatched_rows():
+    with pytest.raises(ValueError):
+        SessionAllianceEstimator().fit(np.zeros((5, 2)), np.zeros((4, 4)))
