@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--input", type=Path, default=ROOT / "data/fixtures/sessions.jsonl")
     args = parser.parse_args()
     config = load_config()
-    steps.load_model_and_encoder(config)  # load once: both ways share the warm model
+    steps.load_model(config)  # load once: both ways share the warm model
 
     from pipeline.flows import score_flow
 

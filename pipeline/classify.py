@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.encoder import Encoder, embed_pairs
-from pipeline.passage_model import PassageHeads, to_scores
+from pipeline.model import PassageScorer
+from pipeline.passage_model import to_scores
 from pipeline.schemas import Passage, PassageScores
 
 
@@ -20,16 +20,13 @@ def contexts_for(passages: Sequence[Passage]) -> list[str]:
     return contexts
 
 
-def score_passages(
-    passages: Sequence[Passage], encoder: Encoder, heads: PassageHeads
-) -> dict[str, PassageScores]:
-    """Score passages (ordered by session and index) in encoder batches.
+def score_passages(passages: Sequence[Passage], scorer: PassageScorer) -> dict[str, PassageScores]:
+    """Score passages (ordered by session and index) with the model's passage scorer.
 
     Returns:
         passage_id -> scores.
     """
     if not passages:
         return {}
-    features = embed_pairs(encoder, [p.text for p in passages], contexts_for(passages))
-    probabilities = heads.predict_proba(features)
+    probabilities = scorer.predict_proba([p.text for p in passages], contexts_for(passages))
     return {p.passage_id: to_scores(probabilities, row) for row, p in enumerate(passages)}

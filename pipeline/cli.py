@@ -24,6 +24,8 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+data_app = typer.Typer(help="Training data tools.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
 
 ConfigOption = Annotated[
     Path | None,
@@ -92,14 +94,14 @@ def score(
         raise _fail(f"input not found: {', '.join(missing)}")
     from pipeline.artifacts import ArtifactError
     from pipeline.flows import score_flow
-    from pipeline.steps import load_model_and_encoder
+    from pipeline.steps import load_model
     from pipeline.store import default_url
 
     out.mkdir(parents=True, exist_ok=True)
     url = store or settings.store.url or default_url(out)
     try:
         # Fail fast, before Prefect starts, when the model or encoder cannot be trusted.
-        load_model_and_encoder(settings)
+        load_model(settings)
         with console.status("Scoring sessions (Prefect flow 'score')..."):
             info = score_flow(
                 inputs=[str(p.resolve()) for p in inputs],
@@ -121,45 +123,127 @@ def score(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option(help="Folder of the public corpora, e.g. ../shared/data.")],
-    out: Annotated[Path, typer.Option(help="New model folder.")] = Path("models/candidate"),
+    data: Annotated[
+        Path | None, typer.Option(help="Folder of the public corpora, e.g. ../shared/data.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Candidate model folder (default models/<kind>-<time>).")
+    ] = None,
     notes: Annotated[
-        Path | None, typer.Option(help="Labeled note passages JSONL (default: the fixture set).")
+        Path | None,
+        typer.Option(
+            help="Labeled note passages JSONL (default: data/fixtures/note_passages.jsonl)."
+        ),
     ] = None,
     quick: Annotated[
-        bool, typer.Option("--quick", help="Embedding + linear heads model (minutes on a CPU).")
+        bool, typer.Option("--quick", help="Frozen embeddings + linear heads (minutes on a CPU).")
     ] = False,
-    max_per_source: Annotated[
-        int | None, typer.Option(help="Cap groups (conversations) per corpus, for speed.")
+    promote: Annotated[
+        bool, typer.Option(help="Promote the candidate to the default model if no worse.")
+    ] = True,
+    train_config: Annotated[
+        Path | None, typer.Option(help="Training config YAML (default configs/train.yaml).")
     ] = None,
-    seed: int = 0,
+    train_overrides: Annotated[
+        list[str] | None,
+        typer.Option("--train-set", help="Dotted training override: --train-set epochs=1"),
+    ] = None,
     config: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
-    """Train a passage model and session estimator into --out, with manifest and model card.
+    """Train a passage model and session estimator (the Prefect flow 'retrain').
 
-    Example: alliance train --quick --data ../shared/data --out models/candidate
+    Trains a candidate into --out, evaluates it and the current default on the same
+    validation split (by conversation / note), and promotes it to models/default only when it
+    is no worse; otherwise it stays a candidate. Prints the metrics either way.
+
+    Examples:
+      alliance train --data ../shared/data
+      alliance train --quick --data ../shared/data --out models/quick --no-promote
+      alliance train --notes my_labeled_notes.jsonl --train-set epochs=3
     """
     _private_environment()
     settings = _load(config, overrides, None)
-    if not quick:
-        raise _fail("only --quick training (encoder embeddings + linear heads) is available yet")
-    from pipeline.training.quick import train_quick
+    from pipeline.config import load_train_config
 
     try:
-        report = train_quick(
-            data,
-            out,
-            settings,
-            notes=notes,
-            max_per_source=max_per_source,
-            seed=seed,
-            console=console,
-        )
-    except FileNotFoundError as error:
+        training = load_train_config(train_config, train_overrides)
+    except ConfigError as error:
         raise _fail(str(error)) from None
-    console.print_json(json.dumps(report["metrics"]))
-    console.print(f"Model written to {out.resolve()}")
+    if data is None and notes is None:
+        raise _fail("nothing to train on: pass --data ../shared/data and/or --notes FILE")
+    if quick and data is None:
+        raise _fail("--quick needs --data (the session estimator is fitted on the corpora)")
+    for path in (data, notes):
+        if path is not None and not path.exists():
+            raise _fail(f"not found: {path}")
+    import datetime as dt
+
+    from pipeline.flows import retrain_flow
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = out or settings.model_dir.parent / f"{'quick' if quick else 'ft'}-{stamp}"
+    try:
+        result = retrain_flow(
+            data_dir=str(data.resolve()) if data else None,
+            out_dir=str(out.resolve()),
+            config=settings.model_dump(mode="json"),
+            train_config=training.model_dump(mode="json"),
+            notes=str(notes.resolve()) if notes else None,
+            quick=quick,
+            promote=promote,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(str(error)) from None
+    console.print_json(
+        json.dumps(
+            {
+                "validation": result["scores"],
+                "promoted": result["promoted"],
+                "wall_time_s": result["wall_time_s"],
+            }
+        )
+    )
+    verdict = "promoted to the default model" if result["promoted"] else "kept as a candidate"
+    console.print(f"Model {out.resolve()}: {verdict}. Metrics: {out / 'MODEL_CARD.md'}")
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder to evaluate.")],
+    data: Annotated[
+        Path,
+        typer.Option(help="Labeled passages: a corpora folder (../shared/data) or a JSONL file."),
+    ],
+    split: Annotated[str, typer.Option(help="validation | test | all")] = "validation",
+    config: ConfigOption = None,
+    overrides: SetOption = None,
+) -> None:
+    """Per-head macro-F1 of a model, beside a TF-IDF + logistic regression baseline.
+
+    The baseline is fitted in the same run on the train split of the same data, and both are
+    scored on --split (groups never straddle splits).
+
+    Examples:
+      alliance evaluate --model models/default --data ../shared/data
+      alliance evaluate --model models/default --data data/fixtures/note_passages.jsonl
+    """
+    _private_environment()
+    settings = _load(config, overrides, None)
+    from pipeline.training.evaluation_report import evaluate_model_on
+
+    try:
+        table = evaluate_model_on(model, data, split, settings)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(str(error)) from None
+    from rich.table import Table
+
+    view = Table(title=f"{model} on {data} ({split})")
+    for column in ("head", "source", "n", "model macro-F1", "TF-IDF macro-F1"):
+        view.add_column(column)
+    for row in table:
+        view.add_row(*[str(row[k]) for k in ("head", "source", "n", "model", "baseline")])
+    Console().print(view)
 
 
 @app.command()
@@ -178,6 +262,39 @@ def report(
     info = {"model_version": "from store", "config_hash": "n/a", "regenerated": True}
     paths = export_outputs(Store(store), out, info, quarantined=[])
     console.print(f"Report: {paths['report.html'].resolve()}")
+
+
+@data_app.command("convert")
+def data_convert(
+    data: Annotated[Path, typer.Option(help="Folder of the public corpora (../shared/data).")],
+    out: Annotated[Path, typer.Option(help="Output JSONL of labeled passages.")],
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option(help="Corpus folder name, repeatable (default: all labeled)."),
+    ] = None,
+    notes: Annotated[Path | None, typer.Option(help="Also add labeled note passages.")] = None,
+) -> None:
+    """Convert public corpora (read in place) into one labeled-passage JSONL.
+
+    Each line: {text, context, speaker, source, group, labels: {head: class index}}; a head
+    missing from labels is masked. The mapping is configs/labels.yaml. The output holds
+    corpus text: keep it out of the repository and respect the corpora's licenses.
+
+    Example: alliance data convert --data ../shared/data --out /tmp/passages.jsonl
+    """
+    from pipeline.labels import load_labels
+    from pipeline.training.corpora import read_corpora, read_note_passages
+    from pipeline.training.records import write_labeled_jsonl
+
+    labels = load_labels()
+    try:
+        passages = read_corpora(data, corpus, labels)
+        if notes is not None:
+            passages += read_note_passages(notes, labels)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(str(error)) from None
+    count = write_labeled_jsonl(passages, out)
+    console.print(f"{count} labeled passages written to {out}")
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -82,6 +82,38 @@ class AllianceConfig(Strict):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+class TrainConfig(Strict):
+    """Fine-tuning settings (``configs/train.yaml``)."""
+
+    seed: int = 0
+    epochs: int = Field(2, ge=1)
+    batch_size: int = Field(32, ge=1)
+    max_length: int = Field(80, ge=16, le=512)
+    learning_rate: float = Field(1e-3, gt=0)
+    head_learning_rate: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_fraction: float = Field(0.06, ge=0, lt=1)
+    patience: int = Field(1, ge=0)
+    lora_rank: int = Field(16, ge=1)
+    lora_alpha: float = Field(32.0, gt=0)
+    lora_dropout: float = Field(0.1, ge=0, lt=1)
+    lora_top_layers: int | None = Field(3, ge=1)
+    head_dropout: float = Field(0.1, ge=0, lt=1)
+    max_per_source_per_epoch: int | None = Field(8000, ge=1)
+    notes_repeat: int = Field(4, ge=1)
+    corpora: list[str] = ["epitome", "annomi", "esconv", "mi_boost"]
+    notes: Path | None = REPO_ROOT / "data" / "fixtures" / "note_passages.jsonl"
+    bf16: bool = True
+    threads: int | None = Field(None, ge=1)
+
+
+def load_train_config(path: Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    """Load ``configs/train.yaml`` (or ``path``) with dotted overrides; see :func:`load_config`."""
+    data = _resolve_paths(load_yaml(path or CONFIG_DIR / "train.yaml"), REPO_ROOT)
+    _apply_overrides(data, overrides)
+    return _validate(TrainConfig, data)
+
+
 def _resolve_paths(data: Any, base: Path) -> Any:
     """Make relative paths in the YAML relative to the repository root, not the cwd."""
     if isinstance(data, dict):
@@ -96,7 +128,7 @@ def _resolve_paths(data: Any, base: Path) -> Any:
     return data
 
 
-_PATH_KEYS = {"model_dir", "path", "sections_file", "rules_file"}
+_PATH_KEYS = {"model_dir", "path", "sections_file", "rules_file", "notes"}
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -132,6 +164,11 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         ConfigError: Unknown keys, wrong types or a missing file, with the offending key.
     """
     data = _resolve_paths(load_yaml(path or DEFAULT_CONFIG), REPO_ROOT)
+    _apply_overrides(data, overrides)
+    return _validate(AllianceConfig, data)
+
+
+def _apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> None:
     for override in overrides or []:
         keys, value = parse_override(override)
         node = data
@@ -140,8 +177,11 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
             if not isinstance(node, dict):
                 raise ConfigError(f"override {override!r}: {key!r} is not a section")
         node[keys[-1]] = value
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any]):
     try:
-        return AllianceConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()

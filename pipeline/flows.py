@@ -91,7 +91,7 @@ def score_flow(
     n_scored = timed("classify", classify_task, ids, config, store_url)
     n_estimates = timed("estimate", estimate_task, ids, config, store_url)
     n_flags = timed("flag", flag_task, ids, config, store_url)
-    model, _ = steps.load_model_and_encoder(_config(config))
+    model = steps.load_model(_config(config))
     run_info = {
         "run_id": run_id,
         "alliance_version": __version__,
@@ -116,3 +116,99 @@ def score_flow(
     timings["export"] = round(time.perf_counter() - start, 3)
     Store(store_url).record_run(run_id, run_info)
     return run_info
+
+
+@task(name="train-candidate", persist_result=False)
+def train_candidate_task(
+    data_dir: str | None,
+    out_dir: str,
+    config: dict,
+    train_config: dict,
+    notes: str | None,
+    quick: bool,
+) -> dict:
+    from pipeline.config import TrainConfig
+    from pipeline.training.quick import train_quick
+    from pipeline.training.retrain import train_transformer
+
+    settings = _config(config)
+    notes_path = Path(notes) if notes else None
+    if quick:
+        manifest = train_quick(
+            Path(data_dir),
+            Path(out_dir),
+            settings,
+            notes=notes_path,
+            seed=TrainConfig.model_validate(train_config).seed,
+        )
+    else:
+        manifest = train_transformer(
+            Path(data_dir) if data_dir else None,
+            Path(out_dir),
+            settings,
+            TrainConfig.model_validate(train_config),
+            notes_path,
+        )
+    return {
+        "version": manifest["version"],
+        "metrics": manifest["metrics"],
+        "wall_time_s": manifest["training"]["wall_time_s"],
+    }
+
+
+@task(name="compare", persist_result=False)
+def compare_task(
+    candidate: str,
+    current: str,
+    config: dict,
+    data_dir: str | None,
+    train_config: dict,
+    notes: str | None,
+) -> dict:
+    from pipeline.config import TrainConfig
+    from pipeline.labels import load_labels
+    from pipeline.training.data import load_passages
+    from pipeline.training.retrain import compare_models
+
+    settings = TrainConfig.model_validate(train_config)
+    valid = load_passages(
+        Path(data_dir) if data_dir else None,
+        load_labels(),
+        settings.corpora if data_dir else None,
+        Path(notes) if notes else settings.notes,
+    )["validation"]
+    return compare_models(Path(candidate), Path(current), _config(config), valid)
+
+
+@task(name="promote", persist_result=False)
+def promote_task(candidate: str, default: str) -> None:
+    from pipeline.training.retrain import promote
+
+    promote(Path(candidate), Path(default))
+
+
+@flow(name="retrain", persist_result=False)
+def retrain_flow(
+    data_dir: str | None,
+    out_dir: str,
+    config: dict,
+    train_config: dict,
+    notes: str | None = None,
+    quick: bool = False,
+    promote: bool = True,
+) -> dict:
+    """Train a candidate -> compare it with the current default on validation -> promote it
+    only when it is no worse (otherwise it stays a candidate in ``models/``).
+
+    Returns:
+        Candidate metrics, both validation scores and the promotion decision.
+    """
+    from pipeline.training.retrain import should_promote
+
+    trained = train_candidate_task(data_dir, out_dir, config, train_config, notes, quick)
+    current = str(_config(config).model_dir)
+    scores = compare_task(out_dir, current, config, data_dir, train_config, notes)
+    promoted = promote and should_promote(scores)
+    if promoted:
+        promote_task(out_dir, current)
+    return {**trained, "scores": scores, "promoted": promoted, "candidate": out_dir}

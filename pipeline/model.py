@@ -1,30 +1,73 @@
-"""A model folder of the registry: passage heads + session estimator + manifest + model card.
+"""A model folder of the registry, loaded and verified, behind one scoring interface.
 
-``models/<version>/`` holds ``heads.skops``, ``session_estimator.skops``, ``manifest.json``
-(file hashes, encoder hash, data snapshot, metrics, versions) and ``MODEL_CARD.md``. Loading
-verifies every hash first (:func:`pipeline.artifacts.verify_folder`).
+Two kinds of passage model share the folder layout (``manifest.json``, ``MODEL_CARD.md``,
+``session_estimator.skops``) and differ in their passage scorer:
+
+* ``embedding-linear-heads`` (``alliance train --quick``): frozen encoder embeddings of
+  (passage, context) with a logistic-regression head per output (``heads.skops``);
+* ``transformer-multitask`` (``alliance train``): the encoder fine-tuned with LoRA, with one
+  output layer per head (``adapter.safetensors`` + ``model_config.json``).
+
+Loading verifies every file against the manifest, and the encoder against its sha256.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from pipeline.aggregate import SessionAllianceEstimator
 from pipeline.artifacts import ArtifactError, load_skops, verify_folder
+from pipeline.config import EncoderConfig
+from pipeline.encoder import Encoder, embed_pairs
 from pipeline.passage_model import PassageHeads
 
 ESTIMATOR_FILE = "session_estimator.skops"
+KIND_LINEAR = "embedding-linear-heads"
+KIND_TRANSFORMER = "transformer-multitask"
+
+
+class PassageScorer(Protocol):
+    """Anything that turns (passage, context) pairs into per-head class probabilities."""
+
+    def predict_proba(
+        self, texts: Sequence[str], contexts: Sequence[str]
+    ) -> dict[str, np.ndarray]: ...
+
+
+@dataclass
+class EmbeddingScorer:
+    encoder: Encoder
+    heads: PassageHeads
+
+    def predict_proba(self, texts, contexts):
+        return self.heads.predict_proba(embed_pairs(self.encoder, texts, contexts))
+
+
+@dataclass
+class TransformerScorer:
+    model: Any  # pipeline.transformer.MultiTaskModel
+    tokenize: Any  # pipeline.transformer.PairTokenizer
+    batch_size: int
+    bf16: bool
+
+    def predict_proba(self, texts, contexts):
+        from pipeline.transformer import predict_pairs
+
+        return predict_pairs(self.model, self.tokenize, texts, contexts, self.batch_size, self.bf16)
 
 
 @dataclass
 class AllianceModel:
-    """Everything needed to score passages and estimate sessions, except the encoder."""
+    """A verified model folder: passage scorer + session estimator + manifest."""
 
     folder: Path
     manifest: dict[str, Any]
-    heads: PassageHeads
+    scorer: PassageScorer
     estimator: SessionAllianceEstimator
 
     @property
@@ -32,33 +75,54 @@ class AllianceModel:
         return str(self.manifest.get("version", self.folder.name))
 
     @classmethod
-    def load(cls, folder: Path) -> AllianceModel:
-        """Verify and load a model folder.
+    def load(cls, folder: Path, encoder_config: EncoderConfig) -> AllianceModel:
+        """Verify and load a model folder with the configured encoder.
 
         Raises:
-            ArtifactError: Missing folder, tampered or unexpected file, untrusted type.
+            ArtifactError: Missing folder, tampered or unexpected file, untrusted type, or an
+                encoder other than the one the model was trained on.
         """
         folder = Path(folder)
         if not folder.is_dir():
             raise ArtifactError(
-                f"model folder not found: {folder}. Train one with `alliance train --quick "
-                "--data ../shared/data` or pass --model DIR"
+                f"model folder not found: {folder}. Train one with `alliance train --data "
+                "../shared/data` or pass --model DIR"
             )
         manifest = verify_folder(folder)
         estimator = load_skops(folder / ESTIMATOR_FILE)
         if not isinstance(estimator, SessionAllianceEstimator):
             raise ArtifactError(f"{folder / ESTIMATOR_FILE} is not a SessionAllianceEstimator")
-        return cls(folder, manifest, PassageHeads.load(folder), estimator)
+        _check_encoder(manifest, encoder_config, folder)
+        encoder = Encoder(encoder_config)
+        expected_dim = manifest.get("encoder", {}).get("dim")
+        if expected_dim not in (None, encoder.dim):
+            raise ArtifactError(
+                f"model {folder} expects a {expected_dim}-dim encoder, the configured one has "
+                f"{encoder.dim}"
+            )
+        kind = manifest.get("kind", KIND_LINEAR)
+        if kind == KIND_LINEAR:
+            scorer: PassageScorer = EmbeddingScorer(encoder, PassageHeads.load(folder))
+        elif kind == KIND_TRANSFORMER:
+            scorer = transformer_scorer(folder, encoder, encoder_config)
+        else:
+            raise ArtifactError(f"{folder}: unknown model kind {kind!r}")
+        return cls(folder, manifest, scorer, estimator)
 
-    def check_encoder(self, encoder_sha256: str | None, dim: int) -> None:
-        """Refuse an encoder other than the one the heads were trained on."""
-        expected = self.manifest.get("encoder", {})
-        if expected.get("dim") not in (None, dim):
-            raise ArtifactError(
-                f"model {self.folder} expects {expected['dim']}-dim encoder features, got {dim}"
-            )
-        if expected.get("sha256") and encoder_sha256 and expected["sha256"] != encoder_sha256:
-            raise ArtifactError(
-                f"model {self.folder} was trained on encoder {expected['sha256'][:12]}..., "
-                f"but the configured encoder is {encoder_sha256[:12]}..."
-            )
+
+def transformer_scorer(folder: Path, encoder: Encoder, config: EncoderConfig) -> TransformerScorer:
+    """The fine-tuned model on top of the (verified) encoder's transformer."""
+    from pipeline.transformer import PairTokenizer, load_transformer
+
+    model = load_transformer(folder, encoder.model).to(encoder.device)
+    tokenize = PairTokenizer(encoder.tokenizer, model.settings.max_length)
+    return TransformerScorer(model, tokenize, config.batch_size, encoder.use_bf16)
+
+
+def _check_encoder(manifest: dict, config: EncoderConfig, folder: Path) -> None:
+    expected = manifest.get("encoder", {}).get("sha256")
+    if expected and config.sha256 and expected != config.sha256:
+        raise ArtifactError(
+            f"model {folder} was trained on encoder {expected[:12]}..., but the configured "
+            f"encoder is {config.sha256[:12]}..."
+        )

@@ -13,7 +13,6 @@ from pathlib import Path
 from pipeline.aggregate import estimate_sessions
 from pipeline.classify import score_passages
 from pipeline.config import AllianceConfig, EncoderConfig
-from pipeline.encoder import Encoder
 from pipeline.flags import compute_flags, load_flag_rules
 from pipeline.ingest import ingest_paths
 from pipeline.model import AllianceModel
@@ -25,21 +24,13 @@ SCORE_CHUNK = 2_000  # passages per classification chunk: bounds memory on large
 
 
 @lru_cache(maxsize=2)
-def _model(model_dir: Path) -> AllianceModel:
-    return AllianceModel.load(model_dir)
+def _model(model_dir: Path, encoder_json: str) -> AllianceModel:
+    return AllianceModel.load(model_dir, EncoderConfig.model_validate_json(encoder_json))
 
 
-@lru_cache(maxsize=2)
-def _encoder(config_json: str) -> Encoder:
-    return Encoder(EncoderConfig.model_validate_json(config_json))
-
-
-def load_model_and_encoder(config: AllianceConfig) -> tuple[AllianceModel, Encoder]:
-    """Verified model folder and its encoder, cached per process."""
-    model = _model(Path(config.model_dir).resolve())
-    encoder = _encoder(config.encoder.model_dump_json())
-    model.check_encoder(config.encoder.sha256, encoder.dim)
-    return model, encoder
+def load_model(config: AllianceConfig) -> AllianceModel:
+    """The verified model folder with its encoder, loaded once per process."""
+    return _model(Path(config.model_dir).resolve(), config.encoder.model_dump_json())
 
 
 def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run_id: str) -> dict:
@@ -75,14 +66,14 @@ def segment_step(session_ids: Sequence[str], config: AllianceConfig, store: Stor
 
 def classify_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) -> int:
     """Score every passage of the sessions with the passage model; returns passages scored."""
-    model, encoder = load_model_and_encoder(config)
+    model = load_model(config)
     ids = list(session_ids)
     total = 0
     batch: list = []
 
     def flush() -> None:
         nonlocal total
-        store.save_scores(score_passages(batch, encoder, model.heads), model.version)
+        store.save_scores(score_passages(batch, model.scorer), model.version)
         total += len(batch)
         batch.clear()
 
@@ -98,7 +89,7 @@ def classify_step(session_ids: Sequence[str], config: AllianceConfig, store: Sto
 
 def estimate_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) -> int:
     """Per-session estimates with intervals from the scored passages; returns sessions done."""
-    model, _ = load_model_and_encoder(config)
+    model = load_model(config)
     sessions = store.sessions(session_ids)
     scored = store.passages(session_ids)
     estimates, features = estimate_sessions(sessions, scored, model.estimator, model.version)

@@ -46,6 +46,11 @@ def build_tiny_model(folder: Path, encoder_config: EncoderConfig) -> Path:
     y = np.clip(1 + 4 * rng.random((40, len(TARGETS))), 1, 5)
     save_skops(SessionAllianceEstimator().fit(S, y), folder / ESTIMATOR_FILE)
     write_manifest(
-        folder, {"version": "tiny-test", "encoder": {"dim": encoder.dim, "sha256": None}}
+        folder,
+        {
+            "version": "tiny-test",
+            "kind": "embedding-linear-heads",
+            "encoder": {"dim": encoder.dim, "sha256": None},
+        },
     )
     return folder

@@ -662,3 +662,35 @@ def read_corpora(
 
 def _count_groups(passages: Iterable[LabeledPassage]) -> int:
     return len({passage.group for passage in passages})
+
+
+def read_labeled_jsonl(path: Path) -> list[LabeledPassage]:
+    """Read the unified labeled-passage format written by ``alliance data convert``.
+
+    Raises:
+        ValueError: A line that is not a valid record, with ``file:line`` (never the text).
+    """
+    passages = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+                passage = LabeledPassage(
+                    text=str(record["text"]).strip(),
+                    context=str(record.get("context", "")),
+                    speaker=record["speaker"],
+                    source=str(record["source"]),
+                    group=str(record["group"]),
+                    labels=dict(record.get("labels", {})),
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+                raise ValueError(f"{where}: not a labeled passage record") from None
+            if passage.speaker not in ("clinician", "client"):
+                raise ValueError(f"{where}: speaker must be 'clinician' or 'client'")
+            passage.labels = check_labels(passage.labels, passage.speaker, where)
+            if passage.text:
+                passages.append(passage)
+    return passages

@@ -37,6 +37,8 @@ def _session_table(metrics: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for key, entry in metrics.get("session", {}).items():
+        if not isinstance(entry, dict):
+            continue
         lines.append(
             f"| {key} | {entry['n']} | {entry.get('spearman', '')} | {entry.get('auc', '')} | "
             f"{entry['mae']} | {entry['coverage_80']} |"
@@ -44,15 +46,49 @@ def _session_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+KIND_TEXT = {
+    "embedding-linear-heads": (
+        "frozen encoder; one logistic-regression head per output on `[embedding(passage), "
+        "embedding(context)]`"
+    ),
+    "transformer-multitask": (
+        "encoder fine-tuned with LoRA adapters (last layers), one output layer per head over the "
+        "mean of the passage's tokens; input is the (passage, context) sentence pair; masked "
+        "multi-task loss (a corpus teaches only the heads it labels)"
+    ),
+}
+
+
+def _history(training: dict) -> str:
+    history = training.get("history")
+    if not history:
+        return ""
+    rows = "; ".join(
+        f"epoch {e['epoch']}: train loss {e['train_loss']}, validation score {e['validation_score']}"
+        for e in history["epochs"]
+    )
+    return (
+        f"\nTraining history: {rows}. Best epoch {history['best_epoch']}"
+        f"{' (stopped early)' if history['stopped_early'] else ''}.\n"
+    )
+
+
 def write_model_card(folder: Path, metadata: dict) -> Path:
     """Write the model card; every figure comes from the validation split in ``metadata``."""
     training = metadata["training"]
+    sessions = (
+        f"{training['train_sessions']} train and {training['validation_sessions']} "
+        "validation conversations"
+        if "train_sessions" in training
+        else "the session estimator of the model it was trained beside"
+    )
     text = f"""# Model card: alliance `{metadata["version"]}`
 
 Kind: {metadata["kind"]} · created {metadata["created"]} · git {metadata["git_sha"][:12]}
-Encoder: {metadata["encoder"]["name"]} (sha256 `{metadata["encoder"]["sha256"]}`), frozen;
-one logistic-regression head per output on `[embedding(passage), embedding(context)]`; a ridge
-session estimator with split-conformal 80% intervals on pooled passage signals.
+
+Encoder: {metadata["encoder"]["name"]} (sha256 `{metadata["encoder"]["sha256"]}`);
+{KIND_TEXT.get(metadata["kind"], metadata["kind"])}. Session estimator: ridge regression per
+target on pooled passage signals, with split-conformal 80% intervals.
 
 ## Intended use
 Research and clinical *supervision support*: point supervisors at sessions where the working
@@ -68,13 +104,15 @@ than English; commercial use (see licenses).
 {LICENSES}
 
 Splits are made by conversation / transcript / seeker post / note (`split_of`, a stable hash:
-70% train, 15% validation, 15% test). Train: {training["train_passages"]} passages,
-{training["train_sessions"]} conversations; validation: {training["validation_passages"]}
-passages, {training["validation_sessions"]} conversations. The test split is never used in
-training. Label mapping and its weaknesses: `configs/labels.yaml`.
-
+70% train, 15% validation, 15% test). Passages per split and source: {training.get("passages", "")}.
+Session estimator: {sessions}. The test split is never used in training or model selection.
+Label mapping and its weaknesses: `configs/labels.yaml`; note labeling guidelines:
+`docs/labeling.md`.
+{_history(training)}
 ## Metrics (validation split, never trained on)
 ### Passage heads (macro-F1), with a TF-IDF + logistic regression baseline on the same rows
+"all" pools the sources; read the per-source rows, since sources differ in base rates.
+
 {_passage_table(metadata["metrics"])}
 
 ### Session estimates
@@ -82,7 +120,9 @@ training. Label mapping and its weaknesses: `configs/labels.yaml`.
 
 ## Limitations
 - No public corpus labels the alliance in *notes*; the task/bond/goal heads learn from proxy
-  labels in dialogue corpora plus a small hand-written synthetic note set.
+  labels in dialogue corpora plus a small hand-written synthetic note set (one annotator).
+- Several dialogue labels are positive-only within a source (e.g. bond in ESConv), so a head
+  can partly learn the source instead of the label; per-source figures show where.
 - Session targets are proxies: ESConv seeker ratings (empathy, relevance) of peer-support chats
   and AnnoMI's high/low MI quality, not client-rated WAI-SR scores. Estimates on notes are
   therefore uncalibrated to any clinical population; a clinic should refit the session

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Literal
 
 Split = Literal["train", "validation", "test"]
@@ -64,3 +66,12 @@ def split_of(group: str, validation_fraction: float = 0.15, test_fraction: float
     if bucket < test_fraction + validation_fraction:
         return "validation"
     return "train"
+
+
+def write_labeled_jsonl(passages: list[LabeledPassage], path: Path) -> int:
+    """Write passages in the unified labeled-passage format, one JSON object per line:
+    ``{text, context, speaker, source, group, labels: {head: class index}}``."""
+    with path.open("w", encoding="utf-8") as handle:
+        for passage in passages:
+            handle.write(json.dumps(asdict(passage), ensure_ascii=False) + "\n")
+    return len(passages)

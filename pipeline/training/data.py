@@ -1,0 +1,56 @@
+"""Training data: the public corpora and labeled note passages, split by group."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.labels import LabelsConfig
+from pipeline.training.corpora import read_corpora, read_note_passages
+from pipeline.training.records import LabeledPassage, split_of
+
+
+def load_passages(
+    data_dir: Path | None,
+    labels: LabelsConfig,
+    corpora: Sequence[str] | None = None,
+    notes: Path | None = None,
+    max_per_source: int | None = None,
+    seed: int = 0,
+) -> dict[str, list[LabeledPassage]]:
+    """Read the corpora and note passages and split them by group.
+
+    Args:
+        data_dir: Folder of the public corpora; None trains on ``notes`` alone.
+        labels: Label definitions.
+        corpora: Corpus folder names (default: every labeled corpus).
+        notes: Labeled note passages JSONL (the fixture set, or a researcher's own).
+        max_per_source: Cap on passages per corpus (whole groups kept).
+        seed: Subsampling seed.
+
+    Returns:
+        ``{"train": [...], "validation": [...], "test": [...]}``.
+
+    Raises:
+        ValueError: Neither corpora nor notes were given.
+    """
+    passages: list[LabeledPassage] = []
+    if data_dir is not None:
+        passages += read_corpora(data_dir, corpora, labels, max_per_source, seed)
+    if notes is not None:
+        passages += read_note_passages(notes, labels)
+    if not passages:
+        raise ValueError("no training data: pass --data (public corpora) and/or --notes FILE")
+    splits: dict[str, list[LabeledPassage]] = {"train": [], "validation": [], "test": []}
+    for passage in passages:
+        splits[split_of(passage.group)].append(passage)
+    return splits
+
+
+def describe(splits: dict[str, list[LabeledPassage]]) -> dict[str, dict[str, int]]:
+    """Passage counts per split and source (for the manifest and the console)."""
+    return {
+        name: dict(sorted(Counter(p.source for p in items).items()))
+        for name, items in splits.items()
+    }

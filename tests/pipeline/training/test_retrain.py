@@ -1,0 +1,152 @@
+"""Researcher retraining: the retrain flow on a tiny encoder, promotion, evaluation, formats."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.artifacts import ArtifactError
+from pipeline.cli import app
+from pipeline.config import load_train_config
+from pipeline.model import KIND_TRANSFORMER, AllianceModel
+from pipeline.training.corpora import read_labeled_jsonl
+from pipeline.training.records import LabeledPassage, write_labeled_jsonl
+from pipeline.training.retrain import promote, should_promote
+
+FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
+NOTES = FIXTURES / "note_passages.jsonl"
+
+
+def test_retrain_promotion_rule():
+    assert should_promote({"candidate": 0.50, "current": 0.50})
+    assert should_promote({"candidate": 0.51, "current": 0.50})
+    assert not should_promote({"candidate": 0.49, "current": 0.50})
+    assert should_promote({"candidate": 0.10, "current": None})
+
+
+def test_retrain_promote_replaces_default_files(tmp_path: Path):
+    candidate, default = tmp_path / "cand", tmp_path / "default"
+    candidate.mkdir()
+    default.mkdir()
+    (candidate / "a.json").write_text("new")
+    (default / "old.json").write_text("old")
+    promote(candidate, default)
+    assert sorted(p.name for p in default.iterdir()) == ["a.json"]
+    assert (candidate / "a.json").exists()
+
+
+def test_retrain_labeled_jsonl_round_trip_and_errors(tmp_path: Path):
+    passages = [
+        LabeledPassage("text", "ctx", "clinician", "x", "g1", {"bond": 1}),
+        LabeledPassage("other", "", "client", "x", "g2", {"client_talk": 2}),
+    ]
+    path = tmp_path / "p.jsonl"
+    assert write_labeled_jsonl(passages, path) == 2
+    assert read_labeled_jsonl(path) == passages
+    path.write_text(
+        json.dumps(
+            {
+                "text": "CANARY",
+                "speaker": "client",
+                "source": "x",
+                "group": "g",
+                "labels": {"bond": 7},
+            }
+        )
+        + "\n"
+    )
+    with pytest.raises(ValueError, match="bond=7") as error:
+        read_labeled_jsonl(path)
+    assert "CANARY" not in str(error.value)
+
+
+@pytest.fixture(scope="module")
+def retrained(prefect_harness, tiny_config, tmp_path_factory):
+    """The retrain flow on the note passages alone, with the tiny encoder (one short epoch)."""
+    from pipeline.flows import retrain_flow
+
+    root = tmp_path_factory.mktemp("registry")
+    default = root / "default"
+    shutil.copytree(tiny_config.model_dir, default)
+    config = tiny_config.model_copy(update={"model_dir": default})
+    training = load_train_config(
+        overrides=[
+            "epochs=1",
+            "batch_size=16",
+            "max_length=32",
+            "notes_repeat=1",
+            "lora_top_layers=null",
+        ]
+    )
+    result = retrain_flow(
+        data_dir=None,
+        out_dir=str(root / "candidate"),
+        config=config.model_dump(mode="json"),
+        train_config=training.model_dump(mode="json"),
+        notes=str(NOTES),
+    )
+    return result, root, config
+
+
+def test_retrain_flow_writes_a_verified_transformer_candidate(retrained):
+    result, root, config = retrained
+    candidate = root / "candidate"
+    manifest = json.loads((candidate / "manifest.json").read_text())
+    assert manifest["kind"] == KIND_TRANSFORMER
+    assert set(manifest["files"]) == {
+        "adapter.safetensors",
+        "model_config.json",
+        "session_estimator.skops",
+    }
+    assert manifest["training"]["history"]["epochs"]
+    assert "notes" in manifest["metrics"]["passage_macro_f1"]["bond"]
+    assert (candidate / "MODEL_CARD.md").read_text().count("non-commercial") >= 1
+    model = AllianceModel.load(candidate, config.encoder)
+    probabilities = model.scorer.predict_proba(["Client felt heard."], [""])
+    assert probabilities["bond"].shape == (1, 2)
+
+
+def test_retrain_flow_promotes_only_when_no_worse(retrained):
+    result, root, _ = retrained
+    scores = result["scores"]
+    assert result["promoted"] == (scores["candidate"] >= scores["current"])
+    default_manifest = json.loads((root / "default" / "manifest.json").read_text())
+    assert (default_manifest["kind"] == KIND_TRANSFORMER) == result["promoted"]
+
+
+def test_retrain_tampered_adapter_is_refused(retrained, tmp_path: Path):
+    _, root, config = retrained
+    copy = tmp_path / "copy"
+    shutil.copytree(root / "candidate", copy)
+    with (copy / "adapter.safetensors").open("r+b") as handle:
+        handle.seek(-4, 2)
+        handle.write(b"\x00\x01\x02\x03")
+    with pytest.raises(ArtifactError, match="adapter.safetensors"):
+        AllianceModel.load(copy, config.encoder)
+
+
+def test_retrain_evaluate_command_prints_model_and_baseline(retrained, tiny_encoder_dir):
+    _, root, _ = retrained
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(root / "candidate"),
+            "--data",
+            str(NOTES),
+            "--set",
+            f"encoder.path={tiny_encoder_dir}",
+            "--set",
+            "encoder.sha256=null",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "TF-IDF" in result.output and "bond" in result.output
+
+
+def test_retrain_cli_needs_some_data():
+    result = CliRunner().invoke(app, ["train"])
+    assert result.exit_code == 2 and "nothing to train on" in result.output
