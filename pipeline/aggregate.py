@@ -1,8 +1,9 @@
-"""Passage signals -> per-session alliance estimates on the WAI-SR item scale with intervals.
+"""Per-session alliance estimates on the WAI-SR item scale (1-5) with conformal intervals.
 
-:func:`session_features` pools passage scores into one fixed-length vector per session;
-:class:`SessionAllianceEstimator` maps it to task, bond, goal and overall (1-5) with 80%
-split-conformal intervals. Features are computed once and reused by the flags and the report.
+:class:`SessionAllianceEstimator` maps a session vector (:mod:`pipeline.features`) to task,
+bond, goal and overall. Each target has its own ridge regression (regularisation chosen by
+internal cross-validation) wrapped in MAPIE's split-conformal regressor, so the 80% intervals
+come with a finite-sample coverage guarantee on data like the calibration data.
 """
 
 from __future__ import annotations
@@ -10,185 +11,167 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from mapie.regression import SplitConformalRegressor
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from pipeline.heads import ALLIANCE_HEADS, EMPATHY_HEADS
-from pipeline.schemas import PassageScores
+from pipeline.features import pooled_vectors, session_signals, session_vector
 
 TARGETS = ("task", "bond", "goal", "overall")
 SCALE = (1.0, 5.0)
-
-FEATURE_NAMES: tuple[str, ...] = (
-    *(f"{name}_mean" for name in ALLIANCE_HEADS),
-    *(f"{name}_p90" for name in ALLIANCE_HEADS),
-    "strain_mean",
-    "strain_max",
-    "strain_share",
-    *(f"{name}_level" for name in EMPATHY_HEADS),
-    "reflection_share",
-    "question_share",
-    "input_share",
-    "reflection_to_question",
-    "change_share",
-    "sustain_share",
-    "client_share",
-    "log_passages",
-)
-
-
-def _share(values: np.ndarray, mask: np.ndarray) -> float:
-    return float(values[mask].mean()) if mask.any() else 0.0
-
-
-def session_features(scores: Sequence[PassageScores], speakers: Sequence[str]) -> np.ndarray:
-    """Pool one session's passage scores into the ``FEATURE_NAMES`` vector.
-
-    Args:
-        scores: Scores of the session's passages, in order.
-        speakers: Each passage's speaker ("clinician" or "client").
-
-    Returns:
-        float64 vector of ``len(FEATURE_NAMES)``; zeros for an empty session.
-    """
-    if not scores:
-        return np.zeros(len(FEATURE_NAMES))
-    alliance = np.array([[s.alliance[h] for h in ALLIANCE_HEADS] for s in scores])
-    strain = np.array([s.strain for s in scores])
-    levels = np.array([[np.dot(s.empathy[h], (0, 1, 2)) for h in EMPATHY_HEADS] for s in scores])
-    mi = np.array(
-        [
-            [s.aux["mi_behaviour"][k] for k in ("reflection", "question", "therapist_input")]
-            for s in scores
-        ]
-    )
-    talk = np.array([[s.aux["client_talk"][k] for k in ("change", "sustain")] for s in scores])
-    client = np.array([speaker == "client" for speaker in speakers])
-    clinician = ~client
-    reflection = _share(mi[:, 0], clinician)
-    question = _share(mi[:, 1], clinician)
-    return np.array(
-        [
-            *alliance.mean(0),
-            *np.quantile(alliance, 0.9, axis=0),
-            strain.mean(),
-            strain.max(),
-            float((strain >= 0.5).mean()),
-            *(levels[clinician].mean(0) if clinician.any() else np.zeros(3)),
-            reflection,
-            question,
-            _share(mi[:, 2], clinician),
-            reflection / (question + 0.05),
-            _share(talk[:, 0], client),
-            _share(talk[:, 1], client),
-            float(client.mean()),
-            float(np.log1p(len(scores))),
-        ]
-    )
+MIN_RATED = 8  # sessions a target needs before it gets a model of its own
 
 
 class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
-    """Ridge regression per alliance target with split-conformal 80% intervals.
+    """Ridge per target + split-conformal intervals (MAPIE), NaN targets masked.
 
-    ``y`` is (n, 4) in ``TARGETS`` order with NaN where a source gives no rating for a target;
-    each target's model sees only the sessions rated for it. A share of those sessions is held
-    out to calibrate the interval half-width (the ``coverage`` quantile of absolute residuals).
+    ``y`` is (n, n_targets), ``TARGETS`` order by convention, with NaN where a source gives no
+    rating; each target's model sees only the sessions rated for it. A target with fewer than
+    ``MIN_RATED`` ratings falls back to the mean of the other targets' predictions and the
+    widest interval. A 1-D ``y`` gives 1-D predictions.
 
     Args:
-        alpha: Ridge regularisation.
-        coverage: Nominal interval coverage.
-        calibration_fraction: Share of rated sessions held out for calibration.
+        alphas: Ridge penalties tried by leave-one-out cross-validation.
+        coverage: Nominal coverage of the intervals.
+        calibration_fraction: Share of each target's rated sessions held out to calibrate.
         random_state: Seed of the calibration split.
+        scale: (low, high) the predictions and intervals are clipped to (the WAI-SR item
+            scale); None leaves them unclipped.
     """
 
-    def __init__(self, alpha=1.0, coverage=0.8, calibration_fraction=0.25, random_state=0):
-        self.alpha = alpha
+    def __init__(
+        self,
+        alphas=(0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
+        coverage=0.8,
+        calibration_fraction=0.25,
+        random_state=0,
+        scale=SCALE,
+    ):
+        self.alphas = alphas
         self.coverage = coverage
         self.calibration_fraction = calibration_fraction
         self.random_state = random_state
+        self.scale = scale
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.multi_output = True
+        # Clipping to the rating scale scores poorly on generic (standardised) test targets.
+        tags.regressor_tags.poor_score = self.scale is not None
+        return tags
+
+    def _clip(self, values: np.ndarray) -> np.ndarray:
+        return values if self.scale is None else np.clip(values, *self.scale)
 
     def fit(self, X, y):
-        X = np.nan_to_num(validate_data(self, X, ensure_all_finite="allow-nan"))
-        # NaN in y means "not rated"; sklearn's y checks refuse NaN, so check shape by hand.
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        X = np.nan_to_num(validate_data(self, X, ensure_all_finite="allow-nan", dtype=float))
         y = np.asarray(y, dtype=float)
-        y = y.reshape(len(X), -1) if y.ndim == 1 else y
+        self.single_output_ = y.ndim == 1
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-        self.n_targets_ = y.shape[1]
-        self.models_, self.half_widths_, self.fallback_ = [], [], []
-        for column in range(self.n_targets_):
+        self.models_ = []
+        for column in range(y.shape[1]):
             rated = ~np.isnan(y[:, column])
-            # A target nobody rated falls back to the mean of the other targets' predictions.
-            self.fallback_.append(bool(rated.sum() < 4))
-            if self.fallback_[-1]:
-                self.models_.append(None)
-                self.half_widths_.append(np.nan)
-                continue
-            X_fit, X_cal, y_fit, y_cal = train_test_split(
-                X[rated],
-                y[rated, column],
-                test_size=self.calibration_fraction,
-                random_state=self.random_state,
+            self.models_.append(
+                self._fit_target(X[rated], y[rated, column]) if rated.sum() >= MIN_RATED else None
             )
-            model = make_pipeline(StandardScaler(), Ridge(alpha=self.alpha)).fit(X_fit, y_fit)
-            residuals = np.abs(y_cal - model.predict(X_cal))
-            level = min(1.0, np.ceil((len(residuals) + 1) * self.coverage) / len(residuals))
-            self.half_widths_.append(float(np.quantile(residuals, level)))
-            self.models_.append(model.fit(X[rated], y[rated, column]))
-        if all(self.fallback_):
-            raise ValueError("no target has at least 4 rated sessions")
+        if all(model is None for model in self.models_):
+            raise ValueError(
+                f"n_samples={len(X)}: no target has at least {MIN_RATED} rated sessions"
+            )
         return self
 
-    def _raw(self, X) -> np.ndarray:
+    def _fit_target(self, X, y) -> SplitConformalRegressor:
+        # Split conformal needs at least 1 / (1 - coverage) calibration rows.
+        minimum = int(np.ceil(1 / (1 - self.coverage)))
+        n_cal = min(len(y) - 2, max(minimum, round(len(y) * self.calibration_fraction)))
+        X_fit, X_cal, y_fit, y_cal = train_test_split(
+            X, y, test_size=n_cal, random_state=self.random_state
+        )
+        base = make_pipeline(
+            StandardScaler(), RidgeCV(alphas=np.asarray(self.alphas, dtype=float))
+        ).fit(X_fit, y_fit)
+        conformal = SplitConformalRegressor(base, confidence_level=self.coverage, prefit=True)
+        return conformal.conformalize(X_cal, y_cal)
+
+    def _columns(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         check_is_fitted(self, "models_")
-        X = np.nan_to_num(validate_data(self, X, reset=False, ensure_all_finite="allow-nan"))
-        columns = [m.predict(X) if m is not None else None for m in self.models_]
-        known = np.column_stack([c for c in columns if c is not None])
-        filler = known.mean(1)
-        return np.column_stack([c if c is not None else filler for c in columns])
+        X = np.nan_to_num(
+            validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
+        )
+        centers, lows, highs = [], [], []
+        for model in self.models_:
+            if model is None:
+                centers.append(None)
+                lows.append(None)
+                highs.append(None)
+                continue
+            center, bounds = model.predict_interval(X)
+            centers.append(center)
+            lows.append(bounds[:, 0, 0])
+            highs.append(bounds[:, 1, 0])
+        known = [i for i, c in enumerate(centers) if c is not None]
+        filler = np.mean([centers[i] for i in known], axis=0)
+        width = max(float(np.max(highs[i] - lows[i])) for i in known) / 2
+        for i, center in enumerate(centers):
+            if center is None:
+                centers[i], lows[i], highs[i] = filler, filler - width, filler + width
+        return np.column_stack(centers), np.column_stack(lows), np.column_stack(highs)
 
     def predict(self, X):
-        """Point estimates, clipped to the 1-5 scale, shape (n, n_targets)."""
-        return np.clip(self._raw(X), *SCALE)
+        """Point estimates clipped to ``scale``: (n, n_targets), or (n,) for 1-D ``y``."""
+        center = self._clip(self._columns(X)[0])
+        return center.ravel() if self.single_output_ else center
 
     def predict_interval(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """(low, high) bounds, each (n, n_targets), clipped to the 1-5 scale.
+        """(low, high), each like :meth:`predict`, clipped to the scale and around the center."""
+        center, low, high = self._columns(X)
+        center = self._clip(center)
+        low = np.minimum(self._clip(low), center)
+        high = np.maximum(self._clip(high), center)
+        return (low.ravel(), high.ravel()) if self.single_output_ else (low, high)
 
-        A fallback target takes the widest calibrated half-width.
-        """
-        center = self._raw(X)
-        widths = np.array(self.half_widths_, dtype=float)
-        widths = np.where(np.isnan(widths), np.nanmax(widths), widths)
-        return np.clip(center - widths, *SCALE), np.clip(center + widths, *SCALE)
+
+def session_row(pairs: Sequence, vectors: np.ndarray | None) -> np.ndarray:
+    """The estimator input of one session from its (Passage, PassageScores) pairs."""
+    signals = session_signals(
+        [s for _, s in pairs],
+        [p.speaker for p, _ in pairs],
+        [p.section for p, _ in pairs],
+        [p.negated for p, _ in pairs],
+    )
+    return session_vector(signals, pooled_vectors(vectors) if vectors is not None else None)
 
 
 def estimate_sessions(
-    sessions: Sequence, scored: dict, estimator: SessionAllianceEstimator, model_version: str
-) -> tuple[list, dict[str, list[float]]]:
-    """Session estimates for sessions whose passages are scored.
+    sessions: Sequence,
+    rows: dict[str, np.ndarray],
+    n_passages: dict[str, int],
+    estimator: SessionAllianceEstimator,
+    model_version: str,
+) -> list:
+    """Session estimates from precomputed session rows.
 
     Args:
         sessions: ``Session`` records.
-        scored: session_id -> list of (Passage, PassageScores).
+        rows: session_id -> estimator input row (:func:`session_row`).
+        n_passages: session_id -> number of passages.
         estimator: A fitted :class:`SessionAllianceEstimator`.
         model_version: Recorded on each estimate.
-
-    Returns:
-        (estimates, session_id -> feature vector as a list).
     """
     from pipeline.schemas import SessionEstimate
 
     if not sessions:
-        return [], {}
-    rows = []
-    for session in sessions:
-        pairs = scored.get(session.session_id, [])
-        rows.append(session_features([s for _, s in pairs], [p.speaker for p, _ in pairs]))
-    X = np.vstack(rows)
+        return []
+    X = np.vstack([rows[s.session_id] for s in sessions])
     center = estimator.predict(X)
     low, high = estimator.predict_interval(X)
     estimates = []
@@ -196,17 +179,17 @@ def estimate_sessions(
         values = {}
         for j, target in enumerate(TARGETS):
             values[target] = round(float(center[i, j]), 3)
-            values[f"{target}_low"] = round(float(min(low[i, j], center[i, j])), 3)
-            values[f"{target}_high"] = round(float(max(high[i, j], center[i, j])), 3)
+            values[f"{target}_low"] = round(float(low[i, j]), 3)
+            values[f"{target}_high"] = round(float(high[i, j]), 3)
         estimates.append(
             SessionEstimate(
                 session_id=session.session_id,
                 client_id=session.client_id,
                 clinician_id=session.clinician_id,
                 session_date=session.session_date,
-                n_passages=len(scored.get(session.session_id, [])),
+                n_passages=n_passages.get(session.session_id, 0),
                 model_version=model_version,
                 **values,
             )
         )
-    return estimates, {s.session_id: rows[i].tolist() for i, s in enumerate(sessions)}
+    return estimates

@@ -19,7 +19,15 @@ MANIFEST = "manifest.json"
 UNHASHED = {MANIFEST, "MODEL_CARD.md", "README.md"}
 ALLOWED_SUFFIXES = {".skops", ".safetensors", ".json", ".md", ".txt"}
 # Types a skops file may contain; anything else is refused (skops' own safety model).
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "pipeline.", "collections.")
+TRUSTED_PREFIXES = (
+    "sklearn.",
+    "numpy.",
+    "scipy.",
+    "builtins.",
+    "pipeline.",
+    "collections.",
+    "mapie.",
+)
 
 
 class ArtifactError(RuntimeError):

@@ -49,12 +49,18 @@ class StrainRule(_Rule):
     probability: float = 0.8
 
 
+class LowEmpathyRule(_Rule):
+    level: float = 0.35
+    sessions: int = 2
+
+
 class FlagRules(_Rule):
     rupture: RuptureRule = RuptureRule()
     repair: RepairRule = RepairRule()
     low_alliance: LowAllianceRule = LowAllianceRule()
     no_goal_talk: NoGoalRule = NoGoalRule()
     strain_markers: StrainRule = StrainRule()
+    low_empathy: LowEmpathyRule = LowEmpathyRule()
 
 
 def load_flag_rules(path: Path) -> FlagRules:
@@ -65,6 +71,7 @@ def load_flag_rules(path: Path) -> FlagRules:
 
 
 Scored = dict[str, list[tuple[Passage, PassageScores]]]
+Features = dict[str, dict[str, float]]
 
 
 def _flag(
@@ -95,7 +102,7 @@ def _strain_or_lowest(pairs, rule: RuptureRule) -> list[str]:
 
 
 def client_flags(
-    estimates: Sequence[SessionEstimate], scored: Scored, rules: FlagRules
+    estimates: Sequence[SessionEstimate], scored: Scored, features: Features, rules: FlagRules
 ) -> list[Flag]:
     """All flags of one client's sessions (``estimates`` in date order)."""
     flags: list[Flag] = []
@@ -140,6 +147,7 @@ def client_flags(
             rupture_baseline = None
     flags += _sustained_low(estimates, rules.low_alliance)
     flags += _no_goal_talk(estimates, scored, rules.no_goal_talk)
+    flags += _low_empathy(estimates, features, rules.low_empathy)
     for estimate in estimates:
         pairs = scored.get(estimate.session_id, [])
         strong = _top(pairs, lambda s: s.strain, rules.strain_markers.probability, 5)
@@ -192,8 +200,28 @@ def _no_goal_talk(
     return flags
 
 
+def _low_empathy(
+    estimates: Sequence[SessionEstimate], features: Features, rule: LowEmpathyRule
+) -> list[Flag]:
+    flags, run = [], 0
+    for estimate in estimates:
+        level = features.get(estimate.session_id, {}).get("empathy_level")
+        run = run + 1 if level is not None and level < rule.level else 0
+        if run >= rule.sessions:
+            flags.append(
+                _flag(
+                    estimate,
+                    "LOW_EMPATHY",
+                    "low",
+                    f"Few empathic responses documented (mean level {level:.2f} of 2) for {run} "
+                    "consecutive sessions: worth exploring how the sessions felt.",
+                )
+            )
+    return flags
+
+
 def compute_flags(
-    estimates: Sequence[SessionEstimate], scored: Scored, rules: FlagRules
+    estimates: Sequence[SessionEstimate], scored: Scored, features: Features, rules: FlagRules
 ) -> list[Flag]:
     """Flags for every client in ``estimates``, grouped per client in date order."""
     by_client: dict[str, list[SessionEstimate]] = defaultdict(list)
@@ -202,5 +230,5 @@ def compute_flags(
     flags = []
     for client in sorted(by_client):
         ordered = sorted(by_client[client], key=lambda e: (e.session_date, e.session_id))
-        flags += client_flags(ordered, scored, rules)
+        flags += client_flags(ordered, scored, features, rules)
     return flags

@@ -38,6 +38,12 @@ class PassageScorer(Protocol):
         self, texts: Sequence[str], contexts: Sequence[str]
     ) -> dict[str, np.ndarray]: ...
 
+    def predict(
+        self, texts: Sequence[str], contexts: Sequence[str]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Probabilities and one vector per passage (pooled into session features)."""
+        ...
+
 
 @dataclass
 class EmbeddingScorer:
@@ -45,7 +51,11 @@ class EmbeddingScorer:
     heads: PassageHeads
 
     def predict_proba(self, texts, contexts):
-        return self.heads.predict_proba(embed_pairs(self.encoder, texts, contexts))
+        return self.predict(texts, contexts)[0]
+
+    def predict(self, texts, contexts):
+        features = embed_pairs(self.encoder, texts, contexts)
+        return self.heads.predict_proba(features), features[:, : self.encoder.dim]
 
 
 @dataclass
@@ -56,9 +66,20 @@ class TransformerScorer:
     bf16: bool
 
     def predict_proba(self, texts, contexts):
+        return self.predict(texts, contexts)[0]
+
+    def predict(self, texts, contexts):
         from pipeline.transformer import predict_pairs
 
-        return predict_pairs(self.model, self.tokenize, texts, contexts, self.batch_size, self.bf16)
+        return predict_pairs(
+            self.model,
+            self.tokenize,
+            texts,
+            contexts,
+            self.batch_size,
+            self.bf16,
+            with_vectors=True,
+        )
 
 
 @dataclass

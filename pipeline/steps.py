@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.aggregate import estimate_sessions
+import numpy as np
+
+from pipeline.aggregate import estimate_sessions, session_row
 from pipeline.classify import score_passages
 from pipeline.config import AllianceConfig, EncoderConfig
+from pipeline.features import SIGNAL_NAMES, pooled_vectors
 from pipeline.flags import compute_flags, load_flag_rules
 from pipeline.ingest import ingest_paths
 from pipeline.model import AllianceModel
@@ -20,7 +23,7 @@ from pipeline.nlp.factory import cached_nlp
 from pipeline.nlp.segment import segment_sessions
 from pipeline.store import Store
 
-SCORE_CHUNK = 2_000  # passages per classification chunk: bounds memory on large batches
+SESSIONS_PER_CHUNK = 200  # sessions scored together: bounds memory on large batches
 
 
 @lru_cache(maxsize=2)
@@ -65,25 +68,29 @@ def segment_step(session_ids: Sequence[str], config: AllianceConfig, store: Stor
 
 
 def classify_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) -> int:
-    """Score every passage of the sessions with the passage model; returns passages scored."""
+    """Score every passage and pool each session's passage vectors; returns passages scored.
+
+    Sessions are processed in chunks of whole sessions, so memory stays bounded.
+    """
     model = load_model(config)
     ids = list(session_ids)
     total = 0
-    batch: list = []
-
-    def flush() -> None:
-        nonlocal total
-        store.save_scores(score_passages(batch, model.scorer), model.version)
-        total += len(batch)
-        batch.clear()
-
-    for begin in range(0, len(ids), 200):
-        for pairs in store.passages(ids[begin : begin + 200]).values():
-            batch.extend(passage for passage, _ in pairs)
-            if len(batch) >= SCORE_CHUNK:
-                flush()
-    if batch:
-        flush()
+    for begin in range(0, len(ids), SESSIONS_PER_CHUNK):
+        grouped = store.passages(ids[begin : begin + SESSIONS_PER_CHUNK])
+        passages = [passage for pairs in grouped.values() for passage, _ in pairs]
+        if not passages:
+            continue
+        scores, vectors = score_passages(passages, model.scorer)
+        store.save_scores(scores, model.version)
+        offsets = np.cumsum([0] + [len(pairs) for pairs in grouped.values()])
+        store.save_vectors(
+            {
+                sid: pooled_vectors(vectors[offsets[i] : offsets[i + 1]])
+                for i, sid in enumerate(grouped)
+            },
+            model.version,
+        )
+        total += len(passages)
     return total
 
 
@@ -92,8 +99,17 @@ def estimate_step(session_ids: Sequence[str], config: AllianceConfig, store: Sto
     model = load_model(config)
     sessions = store.sessions(session_ids)
     scored = store.passages(session_ids)
-    estimates, features = estimate_sessions(sessions, scored, model.estimator, model.version)
-    store.save_estimates(estimates, features)
+    vectors = store.vectors(session_ids)
+    rows, signals, counts = {}, {}, {}
+    for session in sessions:
+        pairs = scored.get(session.session_id, [])
+        row = session_row(pairs, None)
+        signals[session.session_id] = dict(zip(SIGNAL_NAMES, np.round(row, 5).tolist()))
+        pooled = vectors.get(session.session_id)
+        rows[session.session_id] = row if pooled is None else np.concatenate([row, pooled])
+        counts[session.session_id] = len(pairs)
+    estimates = estimate_sessions(sessions, rows, counts, model.estimator, model.version)
+    store.save_estimates(estimates, signals)
     return len(estimates)
 
 
@@ -103,7 +119,10 @@ def flag_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) 
     affected = store.sessions_of_clients(clients)
     estimates = store.estimates(affected)
     flags = compute_flags(
-        estimates, store.passages(affected), load_flag_rules(config.flags.rules_file)
+        estimates,
+        store.passages(affected),
+        store.features(affected),
+        load_flag_rules(config.flags.rules_file),
     )
     store.replace_flags(clients, flags)
     return len(flags)

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -68,6 +70,14 @@ estimates_table = Table(
     Column("session_id", String(200), primary_key=True),
     Column("estimate", JSON, nullable=False),
     Column("features", JSON, nullable=False),
+    Column("model_version", String(64), nullable=False),
+)
+
+vectors_table = Table(
+    "session_vectors",
+    metadata,
+    Column("session_id", String(200), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),  # float32 bytes: pooled passage vectors
     Column("model_version", String(64), nullable=False),
 )
 
@@ -158,7 +168,7 @@ class Store:
 
     @staticmethod
     def _forget(connection, session_ids: Sequence[str]) -> None:
-        for table in (sessions_table, passages_table, estimates_table):
+        for table in (sessions_table, passages_table, estimates_table, vectors_table):
             connection.execute(delete(table).where(table.c.session_id.in_(session_ids)))
 
     def sessions(self, session_ids: Sequence[str] | None = None) -> list[Session]:
@@ -261,10 +271,44 @@ class Store:
                     .values(scores=value.model_dump(mode="json"), model_version=model_version)
                 )
 
+    def save_vectors(self, vectors: dict[str, np.ndarray], model_version: str) -> None:
+        """Pooled passage vectors per session (inputs of the session estimator)."""
+        if not vectors:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(vectors_table).where(vectors_table.c.session_id.in_(list(vectors)))
+            )
+            connection.execute(
+                insert(vectors_table),
+                [
+                    {
+                        "session_id": sid,
+                        "vector": np.asarray(v, dtype=np.float32).tobytes(),
+                        "model_version": model_version,
+                    }
+                    for sid, v in vectors.items()
+                ],
+            )
+
+    def vectors(self, session_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        out = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(list(session_ids)):
+                rows = connection.execute(
+                    select(vectors_table.c.session_id, vectors_table.c.vector).where(
+                        vectors_table.c.session_id.in_(chunk)
+                    )
+                )
+                for session_id, blob in rows:
+                    out[session_id] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
     # -- estimates and flags ----------------------------------------------------------------
     def save_estimates(
-        self, estimates: Sequence[SessionEstimate], features: dict[str, list[float]]
+        self, estimates: Sequence[SessionEstimate], features: dict[str, dict[str, float]]
     ) -> None:
+        """Estimates with their named session signals (read again by flags and report)."""
         with self.engine.begin() as connection:
             ids = [e.session_id for e in estimates]
             connection.execute(delete(estimates_table).where(estimates_table.c.session_id.in_(ids)))
@@ -293,6 +337,19 @@ class Store:
             if chosen is None or row["session_id"] in chosen
         ]
         return sorted(estimates, key=lambda e: (e.client_id, e.session_date, e.session_id))
+
+    def features(self, session_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """Named session signals stored with the estimates."""
+        out = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(list(session_ids)):
+                rows = connection.execute(
+                    select(estimates_table.c.session_id, estimates_table.c.features).where(
+                        estimates_table.c.session_id.in_(chunk)
+                    )
+                )
+                out.update(dict(rows.all()))
+        return out
 
     def replace_flags(self, client_ids: Sequence[str], flags: Sequence[Flag]) -> None:
         """Flags are recomputed per client (trajectories), so a client's flags are replaced."""

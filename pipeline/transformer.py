@@ -129,8 +129,8 @@ class MultiTaskModel(nn.Module):
             {name: nn.Linear(hidden, _output_size(HEAD_BY_NAME[name])) for name in settings.heads}
         )
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None) -> dict[str, torch.Tensor]:
-        """Logits per head: (batch,) for binary heads, (batch, classes) otherwise."""
+    def pool(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
+        """Mean of the passage's (first segment's) final token states, (batch, hidden)."""
         hidden = self.encoder(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
         ).last_hidden_state
@@ -138,7 +138,16 @@ class MultiTaskModel(nn.Module):
         if token_type_ids is not None:
             mask = mask * (token_type_ids == 0)
         mask = mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = self.dropout((hidden * mask).sum(1) / mask.sum(1).clamp(min=1))
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None, pooled=None):
+        """Logits per head: (batch,) for binary heads, (batch, classes) otherwise.
+
+        ``pooled`` (from :meth:`pool`) skips the encoder when it was already run.
+        """
+        if pooled is None:
+            pooled = self.pool(input_ids, attention_mask, token_type_ids)
+        pooled = self.dropout(pooled)
         out = {}
         for name, layer in self.heads.items():
             logits = layer(pooled.to(layer.weight.dtype))
@@ -264,15 +273,18 @@ def predict_pairs(
     contexts: Sequence[str],
     batch_size: int = 64,
     bf16: bool = False,
-) -> dict[str, np.ndarray]:
+    with_vectors: bool = False,
+):
     """Head probabilities for (passage, context) pairs, in length-sorted batches.
 
     Returns:
-        head -> (n, n_classes) probabilities, in input order.
+        head -> (n, n_classes) probabilities in input order; with ``with_vectors`` also the
+        (n, hidden) pooled passage vectors, as ``(probabilities, vectors)``.
     """
     device = next(model.parameters()).device
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + len(contexts[i]))
     out = {name: np.zeros((len(texts), len(HEAD_BY_NAME[name].classes))) for name in model.heads}
+    vectors = np.zeros((len(texts), model.encoder.config.hidden_size), dtype=np.float32)
     was_training = model.training
     model.eval()
     with torch.inference_mode():
@@ -280,8 +292,10 @@ def predict_pairs(
             rows = order[begin : begin + batch_size]
             encoded = tokenize([texts[i] for i in rows], [contexts[i] for i in rows]).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                logits = model(**encoded)
+                pooled = model.pool(**encoded)
+                logits = model(**encoded, pooled=pooled)
+            vectors[rows] = pooled.float().cpu().numpy()
             for name, value in probabilities(logits).items():
                 out[name][rows] = value
     model.train(was_training)
-    return out
+    return (out, vectors) if with_vectors else out

@@ -40,9 +40,9 @@ def build_tiny_model(folder: Path, encoder_config: EncoderConfig) -> Path:
     heads = PassageHeads().fit(X, labels)
     heads.save(folder)
     rng = np.random.default_rng(0)
-    from pipeline.aggregate import FEATURE_NAMES
+    from pipeline.features import SIGNAL_NAMES
 
-    S = rng.random((40, len(FEATURE_NAMES)))
+    S = rng.random((40, len(SIGNAL_NAMES) + 2 * encoder.dim))
     y = np.clip(1 + 4 * rng.random((40, len(TARGETS))), 1, 5)
     save_skops(SessionAllianceEstimator().fit(S, y), folder / ESTIMATOR_FILE)
     write_manifest(

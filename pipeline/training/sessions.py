@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.aggregate import TARGETS, SessionAllianceEstimator, session_features
+from pipeline.aggregate import TARGETS, SessionAllianceEstimator
+from pipeline.features import pooled_vectors, session_signals, session_vector
 from pipeline.labels import LabelsConfig
 from pipeline.model import PassageScorer
 from pipeline.passage_model import to_scores
@@ -16,7 +17,8 @@ from pipeline.training.records import LabeledSession, split_of
 
 
 def session_matrix(sessions: list[LabeledSession], scorer: PassageScorer) -> np.ndarray:
-    """Score every turn (with the previous turn as context) and pool per session."""
+    """Score every turn (with the previous turn as context) and build each session's row
+    exactly as the scoring pipeline does (signals + pooled passage vectors)."""
     texts, contexts, owners, speakers = [], [], [], []
     for number, session in enumerate(sessions):
         previous = ""
@@ -26,14 +28,17 @@ def session_matrix(sessions: list[LabeledSession], scorer: PassageScorer) -> np.
             owners.append(number)
             speakers.append(speaker)
             previous = text
-    probabilities = scorer.predict_proba(texts, contexts)
+    probabilities, vectors = scorer.predict(texts, contexts)
     rows: list[list[int]] = [[] for _ in sessions]
     for row, owner in enumerate(owners):
         rows[owner].append(row)
     return np.vstack(
         [
-            session_features(
-                [to_scores(probabilities, r) for r in rows[n]], [speakers[r] for r in rows[n]]
+            session_vector(
+                session_signals(
+                    [to_scores(probabilities, r) for r in rows[n]], [speakers[r] for r in rows[n]]
+                ),
+                pooled_vectors(vectors[rows[n]]),
             )
             for n in range(len(sessions))
         ]

@@ -2,39 +2,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from pipeline.aggregate import FEATURE_NAMES, SessionAllianceEstimator, session_features
+from pipeline.aggregate import SessionAllianceEstimator
 from pipeline.artifacts import load_skops, save_skops
-from pipeline.schemas import PassageScores
-
-
-def _scores(task=0.5, strain=0.1) -> PassageScores:
-    return PassageScores(
-        alliance={"task": task, "bond": 0.5, "goal": 0.2},
-        strain=strain,
-        empathy={
-            k: [0.2, 0.3, 0.5] for k in ("emotional_reaction", "interpretation", "exploration")
-        },
-        aux={
-            "mi_behaviour": {
-                "reflection": 0.6,
-                "question": 0.2,
-                "therapist_input": 0.1,
-                "other": 0.1,
-            },
-            "client_talk": {"change": 0.5, "neutral": 0.3, "sustain": 0.2},
-            "support_strategy": {"Question": 1.0},
-        },
-    )
-
-
-def test_aggregate_features_have_names_and_react_to_strain():
-    calm = session_features([_scores(), _scores()], ["clinician", "client"])
-    tense = session_features([_scores(strain=0.9), _scores()], ["clinician", "client"])
-    assert calm.shape == (len(FEATURE_NAMES),)
-    index = FEATURE_NAMES.index("strain_max")
-    assert tense[index] > calm[index]
-    assert not session_features([], []).any()
 
 
 def _regression(n=200, seed=0):
@@ -46,7 +17,7 @@ def _regression(n=200, seed=0):
 
 def test_aggregate_estimator_overfit_save_load_same_predictions(tmp_path: Path):
     X, y = _regression()
-    estimator = SessionAllianceEstimator(alpha=0.01).fit(X, y)
+    estimator = SessionAllianceEstimator(alphas=(0.01,)).fit(X, y)
     predicted = estimator.predict(X)
     assert np.abs(predicted - y).mean() < 0.12
     save_skops(estimator, tmp_path / "e.skops")
@@ -69,7 +40,7 @@ def test_aggregate_missing_targets_are_masked_and_fall_back():
     y[::2, 0] = np.nan
     estimator = SessionAllianceEstimator().fit(X, y)
     predicted = estimator.predict(X)
-    assert estimator.fallback_ == [False, False, True, False]
+    assert [m is None for m in estimator.models_] == [False, False, True, False]
     assert np.all((predicted >= 1) & (predicted <= 5))
     low, high = estimator.predict_interval(X)
     assert np.all(low <= high)
@@ -78,3 +49,16 @@ def test_aggregate_missing_targets_are_masked_and_fall_back():
 def test_aggregate_estimator_rejects_mismatched_rows():
     with pytest.raises(ValueError):
         SessionAllianceEstimator().fit(np.zeros((5, 2)), np.zeros((4, 4)))
+
+
+def test_aggregate_single_target_gives_one_dimensional_predictions():
+    X, y = _regression()
+    estimator = SessionAllianceEstimator().fit(X, y[:, 0])
+    assert estimator.predict(X).shape == (len(X),)
+    low, high = estimator.predict_interval(X)
+    assert low.shape == (len(X),) and np.all(low <= high)
+
+
+@parametrize_with_checks([SessionAllianceEstimator(), SessionAllianceEstimator(scale=None)])
+def test_aggregate_estimator_follows_the_sklearn_contract(estimator, check):
+    check(estimator)

@@ -3,7 +3,7 @@ import datetime as dt
 from pipeline.config import load_config
 from pipeline.flags import compute_flags, load_flag_rules
 from pipeline.schemas import Passage, PassageScores, SessionEstimate
-from tests.pipeline.test_aggregate import _scores
+from tests.pipeline.test_features import scores as _scores
 
 RULES = load_flag_rules(load_config().flags.rules_file)
 
@@ -47,7 +47,7 @@ def _scored(estimates, strain=None, goal=0.9):
 
 def test_flags_rupture_then_repair_on_the_right_sessions():
     estimates = [_estimate(i, v) for i, v in enumerate([4.0, 4.1, 4.0, 3.2, 3.9, 4.1])]
-    flags = compute_flags(estimates, _scored(estimates, {"c-1-s3": 0.9}), RULES)
+    flags = compute_flags(estimates, _scored(estimates, {"c-1-s3": 0.9}), {}, RULES)
     codes = {(f.session_id, f.code) for f in flags}
     assert ("c-1-s3", "RUPTURE_DROP") in codes
     assert ("c-1-s4", "REPAIR") in codes
@@ -58,12 +58,12 @@ def test_flags_rupture_then_repair_on_the_right_sessions():
 
 def test_flags_steady_client_is_not_flagged():
     estimates = [_estimate(i, v) for i, v in enumerate([4.0, 4.05, 3.95, 4.0, 4.1, 4.0])]
-    assert compute_flags(estimates, _scored(estimates), RULES) == []
+    assert compute_flags(estimates, _scored(estimates), {}, RULES) == []
 
 
 def test_flags_sustained_low_and_no_goal_talk():
     estimates = [_estimate(i, 2.0) for i in range(4)]
-    flags = compute_flags(estimates, _scored(estimates, goal=0.1), RULES)
+    flags = compute_flags(estimates, _scored(estimates, goal=0.1), {}, RULES)
     codes = [f.code for f in flags]
     assert codes.count("LOW_ALLIANCE") == 2  # sessions 3 and 4 complete a run of three
     assert codes.count("NO_GOAL_TALK") == 2
@@ -72,5 +72,12 @@ def test_flags_sustained_low_and_no_goal_talk():
 def test_flags_are_computed_per_client():
     a = [_estimate(i, v, "a") for i, v in enumerate([4.0, 4.0, 3.0])]
     b = [_estimate(i, v, "b") for i, v in enumerate([3.0, 3.0, 3.0])]
-    flags = compute_flags(a + b, _scored(a + b), RULES)
+    flags = compute_flags(a + b, _scored(a + b), {}, RULES)
     assert {f.client_id for f in flags if f.code == "RUPTURE_DROP"} == {"a"}
+
+
+def test_flags_low_empathy_uses_stored_session_signals():
+    estimates = [_estimate(i, 4.0) for i in range(3)]
+    features = {e.session_id: {"empathy_level": 0.1} for e in estimates}
+    flags = compute_flags(estimates, _scored(estimates), features, RULES)
+    assert [f.session_id for f in flags if f.code == "LOW_EMPATHY"] == ["c-1-s1", "c-1-s2"]

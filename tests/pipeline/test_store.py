@@ -2,7 +2,7 @@ from pathlib import Path
 
 from pipeline.schemas import Passage, Quarantined, Session
 from pipeline.store import Store
-from tests.pipeline.test_aggregate import _scores
+from tests.pipeline.test_features import scores as _scores
 
 
 def _session(note="D: fine.") -> Session:
