@@ -49,6 +49,12 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def evidence_in_context(pairs, position: int, width: int = 1) -> list[tuple]:
+    """The evidence passage with ``width`` neighbours each side: [(passage, is_evidence)]."""
+    window = pairs[max(0, position - width) : position + width + 1]
+    return [(passage, passage.passage_id == pairs[position][0].passage_id) for passage, _ in window]
+
+
 def _jsonl(rows) -> str:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
@@ -85,14 +91,15 @@ def export_outputs(
     evidence_ids = {pid for flag in flags for pid in flag.evidence}
     evidence = {}
     for estimate in estimates:
-        for passage, scores in scored.get(estimate.session_id, []):
+        pairs = scored.get(estimate.session_id, [])
+        for position, (passage, scores) in enumerate(pairs):
             row = passage.model_dump(exclude={"text"})
             row.update(scores.model_dump() if scores else {})
             if include_text:
                 row["text"] = passage.text
             passage_rows.append(row)
             if passage.passage_id in evidence_ids:
-                evidence[passage.passage_id] = passage
+                evidence[passage.passage_id] = evidence_in_context(pairs, position)
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SESSION_COLUMNS, lineterminator="\n")

@@ -31,7 +31,7 @@ def _environment() -> Environment:
 def build_context(
     estimates: Sequence[SessionEstimate],
     flags: Sequence[Flag],
-    passages: dict[str, Passage],
+    passages: dict[str, list[tuple[Passage, bool]]],
     run_info: dict,
 ) -> dict:
     """Group everything per clinician and client; flagged clients and sessions come first."""
@@ -108,7 +108,7 @@ def render_report(
     out_path: Path,
     estimates: Sequence[SessionEstimate],
     flags: Sequence[Flag],
-    passages: dict[str, Passage],
+    passages: dict[str, list[tuple[Passage, bool]]],
     run_info: dict,
 ) -> Path:
     """Write the self-contained supervisor report.
@@ -117,7 +117,8 @@ def render_report(
         out_path: Target HTML file.
         estimates: Session estimates.
         flags: Flags with evidence passage ids.
-        passages: passage_id -> passage (with text) for every evidence passage.
+        passages: passage_id -> the evidence passage with its neighbours, as
+            [(passage, is_evidence)] (see :func:`pipeline.export.evidence_in_context`).
         run_info: Model version and counts shown in the header.
     """
     template = _environment().get_template("report.html.j2")
