@@ -142,12 +142,7 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
 
 def session_row(pairs: Sequence, vectors: np.ndarray | None) -> np.ndarray:
     """The estimator input of one session from its (Passage, PassageScores) pairs."""
-    signals = session_signals(
-        [s for _, s in pairs],
-        [p.speaker for p, _ in pairs],
-        [p.section for p, _ in pairs],
-        [p.negated for p, _ in pairs],
-    )
+    signals = session_signals([s for _, s in pairs], [p.speaker for p, _ in pairs])
     return session_vector(signals, pooled_vectors(vectors) if vectors is not None else None)
 
 

@@ -264,6 +264,49 @@ def report(
     console.print(f"Report: {paths['report.html'].resolve()}")
 
 
+@app.command("train-sessions")
+def train_sessions_command(
+    labels: Annotated[
+        Path, typer.Option(help="CSV: session_id + SRS (srs_*) or WAI-SR (wai_1..12).")
+    ],
+    store: Annotated[str, typer.Option(help="Store URL where these sessions were scored.")],
+    out: Annotated[
+        Path, typer.Option(help="New model folder (a copy with the refitted estimator).")
+    ],
+    model: ModelOption = None,
+    promote: Annotated[
+        bool, typer.Option(help="Also make the new folder the default model.")
+    ] = False,
+    config: ConfigOption = None,
+    overrides: SetOption = None,
+) -> None:
+    """Refit the session estimator on your clinic's own client ratings (SRS or WAI-SR).
+
+    Score the rated sessions first (alliance score ... --store URL), then:
+
+      alliance train-sessions --labels ratings.csv \\
+        --store sqlite:///out/alliance.db --out models/clinic
+
+    Prints cross-validated (grouped by client) Spearman, MAE and 80% interval coverage.
+    """
+    _private_environment()
+    settings = _load(config, overrides, model)
+    from pipeline.artifacts import ArtifactError
+    from pipeline.training.clinic import train_sessions
+
+    try:
+        result = train_sessions(labels, store, settings.model_dir, out, settings.encoder)
+    except (ArtifactError, FileNotFoundError, ValueError) as error:
+        raise _fail(str(error)) from None
+    console.print_json(json.dumps(result))
+    if promote:
+        from pipeline.training.retrain import promote as promote_folder
+
+        promote_folder(out, settings.model_dir)
+        console.print(f"Promoted {out} to {settings.model_dir}")
+    console.print(f"Model with the clinic's session estimator: {out.resolve()}")
+
+
 @data_app.command("convert")
 def data_convert(
     data: Annotated[Path, typer.Option(help="Folder of the public corpora (../shared/data).")],

@@ -4,7 +4,7 @@ Computed once per session (when it is scored) and stored; the session estimator,
 the report all read the same numbers. Two parts:
 
 * named signals (``SIGNAL_NAMES``): alliance evidence, strain, empathy levels, MI ratios, client
-  talk, speaker and section proportions, negation;
+  talk, speaker proportions;
 * pooled passage vectors: the mean of all passage vectors and of the last third's (a session
   tends to end on where it landed), from the passage model's own representation.
 """
@@ -18,8 +18,6 @@ import numpy as np
 from pipeline.heads import ALLIANCE_HEADS, EMPATHY_HEADS
 from pipeline.schemas import PassageScores
 
-CLIENT_REPORT_SECTIONS = {"subjective", "data", "behavior", "body"}
-CLINICIAN_WORK_SECTIONS = {"intervention", "plan", "goal", "assessment", "response", "objective"}
 LEVELS = np.array([0.0, 1.0, 2.0])
 
 SIGNAL_NAMES: tuple[str, ...] = (
@@ -42,9 +40,6 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "sustain_share",
     "change_to_sustain",
     "client_share",
-    "client_report_share",
-    "clinician_work_share",
-    "negated_share",
     "log_passages",
 )
 
@@ -53,25 +48,20 @@ def _mean(values: np.ndarray, mask: np.ndarray) -> float:
     return float(values[mask].mean()) if mask.any() else 0.0
 
 
-def session_signals(
-    scores: Sequence[PassageScores],
-    speakers: Sequence[str],
-    sections: Sequence[str] | None = None,
-    negated: Sequence[bool] | None = None,
-) -> np.ndarray:
+def session_signals(scores: Sequence[PassageScores], speakers: Sequence[str]) -> np.ndarray:
     """The named signals (``SIGNAL_NAMES``) of one session; zeros for an empty session.
+
+    Only signals that training conversations and scored notes both have are used (no
+    sections or negation: the public corpora have neither), so the estimator sees the same
+    kind of input in training and in use.
 
     Args:
         scores: The session's passage scores, in order.
         speakers: Each passage's speaker.
-        sections: Each passage's section (notes) or "transcript".
-        negated: Each passage's ConText negation flag.
     """
     if not scores:
         return np.zeros(len(SIGNAL_NAMES))
     n = len(scores)
-    sections = list(sections) if sections is not None else ["transcript"] * n
-    negated = np.array(list(negated) if negated is not None else [False] * n)
     alliance = np.array([[s.alliance[h] for h in ALLIANCE_HEADS] for s in scores])
     strain = np.array([s.strain for s in scores])
     empathy = np.array([[s.empathy[h] for h in EMPATHY_HEADS] for s in scores])  # (n, 3, 3)
@@ -113,9 +103,6 @@ def session_signals(
             sustain,
             change / (sustain + 0.05),
             float(client.mean()),
-            float(np.mean([s in CLIENT_REPORT_SECTIONS for s in sections])),
-            float(np.mean([s in CLINICIAN_WORK_SECTIONS for s in sections])),
-            float(negated.mean()),
             float(np.log1p(n)),
         ]
     )

@@ -94,20 +94,31 @@ def classify_step(session_ids: Sequence[str], config: AllianceConfig, store: Sto
     return total
 
 
+def session_inputs(
+    store: Store, session_ids: Sequence[str]
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, float]], dict[str, int]]:
+    """Estimator input row, named signals and passage count of each stored session.
+
+    Sessions without stored vectors (not yet classified) get their signals only.
+    """
+    scored = store.passages(session_ids)
+    vectors = store.vectors(session_ids)
+    rows, signals, counts = {}, {}, {}
+    for session_id in session_ids:
+        pairs = scored.get(session_id, [])
+        row = session_row(pairs, None)
+        signals[session_id] = dict(zip(SIGNAL_NAMES, np.round(row, 5).tolist()))
+        pooled = vectors.get(session_id)
+        rows[session_id] = row if pooled is None else np.concatenate([row, pooled])
+        counts[session_id] = len(pairs)
+    return rows, signals, counts
+
+
 def estimate_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) -> int:
     """Per-session estimates with intervals from the scored passages; returns sessions done."""
     model = load_model(config)
     sessions = store.sessions(session_ids)
-    scored = store.passages(session_ids)
-    vectors = store.vectors(session_ids)
-    rows, signals, counts = {}, {}, {}
-    for session in sessions:
-        pairs = scored.get(session.session_id, [])
-        row = session_row(pairs, None)
-        signals[session.session_id] = dict(zip(SIGNAL_NAMES, np.round(row, 5).tolist()))
-        pooled = vectors.get(session.session_id)
-        rows[session.session_id] = row if pooled is None else np.concatenate([row, pooled])
-        counts[session.session_id] = len(pairs)
+    rows, signals, counts = session_inputs(store, [s.session_id for s in sessions])
     estimates = estimate_sessions(sessions, rows, counts, model.estimator, model.version)
     store.save_estimates(estimates, signals)
     return len(estimates)

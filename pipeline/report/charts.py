@@ -41,8 +41,10 @@ def trajectory_svg(estimates: Sequence[SessionEstimate], flagged: set[str]) -> s
     )
     for target, color in (("task", "#6baed6"), ("bond", "#74c476"), ("goal", "#fd8d3c")):
         points = " ".join(f"{x:.1f},{_y(getattr(e, target)):.1f}" for x, e in zip(xs, estimates))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" '
-                     f'stroke-width="1" stroke-dasharray="3,2"><title>{target}</title></polyline>')
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{color}" '
+            f'stroke-width="1" stroke-dasharray="3,2"><title>{target}</title></polyline>'
+        )
     parts.append(f'<polyline points="{line}" fill="none" stroke="#08519c" stroke-width="2"/>')
     for x, estimate in zip(xs, estimates):
         color = "#cb181d" if estimate.session_id in flagged else "#08519c"
@@ -55,11 +57,13 @@ def trajectory_svg(estimates: Sequence[SessionEstimate], flagged: set[str]) -> s
             f'<text x="{x:.1f}" y="{HEIGHT - 6}" font-size="9" text-anchor="middle" '
             f'fill="#444">{escape(estimate.session_date.strftime("%m-%d"))}</text>'
         )
-    for i, (target, color) in enumerate((("overall", "#08519c"), ("task", "#6baed6"),
-                                         ("bond", "#74c476"), ("goal", "#fd8d3c"))):
+    for i, (target, color) in enumerate(
+        (("overall", "#08519c"), ("task", "#6baed6"), ("bond", "#74c476"), ("goal", "#fd8d3c"))
+    ):
         x = WIDTH - PAD - 220 + i * 55
-        parts.append(f'<line x1="{x}" x2="{x + 12}" y1="10" y2="10" stroke="{color}" '
-                     'stroke-width="2"/>')
+        parts.append(
+            f'<line x1="{x}" x2="{x + 12}" y1="10" y2="10" stroke="{color}" stroke-width="2"/>'
+        )
         parts.append(f'<text x="{x + 15}" y="13" font-size="9" fill="#444">{target}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.labels import LabelsConfig
-from pipeline.training.corpora import read_corpora, read_note_passages
+from pipeline.training.corpora import read_corpora, read_labeled_jsonl, read_note_passages
 from pipeline.training.records import LabeledPassage, split_of
 
 
@@ -39,13 +39,23 @@ def load_passages(
     if data_dir is not None:
         passages += read_corpora(data_dir, corpora, labels, max_per_source, seed)
     if notes is not None:
-        passages += read_note_passages(notes, labels)
+        passages += read_labeled_file(notes, labels)
     if not passages:
         raise ValueError("no training data: pass --data (public corpora) and/or --notes FILE")
     splits: dict[str, list[LabeledPassage]] = {"train": [], "validation": [], "test": []}
     for passage in passages:
         splits[split_of(passage.group)].append(passage)
     return splits
+
+
+def read_labeled_file(path: Path, labels: LabelsConfig) -> list[LabeledPassage]:
+    """A researcher's labeled passages: the note-passage format (lines with ``note_id``) or the
+    unified labeled-passage format written by ``alliance data convert``."""
+    with Path(path).open(encoding="utf-8") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    if '"note_id"' in first:
+        return read_note_passages(path, labels)
+    return read_labeled_jsonl(path)
 
 
 def describe(splits: dict[str, list[LabeledPassage]]) -> dict[str, dict[str, int]]:

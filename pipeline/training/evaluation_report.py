@@ -6,7 +6,8 @@ from pathlib import Path
 
 from pipeline.config import AllianceConfig
 from pipeline.labels import load_labels
-from pipeline.training.corpora import read_corpora, read_labeled_jsonl, read_note_passages
+from pipeline.training.corpora import read_corpora
+from pipeline.training.data import read_labeled_file
 from pipeline.training.evaluate import macro_f1_by_head, tfidf_baseline
 from pipeline.training.records import LabeledPassage, split_of
 from pipeline.training.retrain import evaluate_folder
@@ -17,10 +18,7 @@ SPLITS = ("validation", "test", "all")
 def read_any(data: Path) -> list[LabeledPassage]:
     """A corpora folder, a note-passages JSONL, or a converted labeled-passage JSONL."""
     labels = load_labels()
-    if data.is_dir():
-        return read_corpora(data, labels=labels)
-    first = data.open(encoding="utf-8").readline()
-    return read_note_passages(data, labels) if '"note_id"' in first else read_labeled_jsonl(data)
+    return read_corpora(data, labels=labels) if data.is_dir() else read_labeled_file(data, labels)
 
 
 def evaluate_model_on(model: Path, data: Path, split: str, config: AllianceConfig) -> list[dict]:

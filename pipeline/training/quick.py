@@ -53,7 +53,11 @@ def train_quick(
     )
     with console.status("scoring conversations for the session estimator"):
         estimator, session_metrics, counts = fit_session_estimator(
-            data_dir, labels, EmbeddingScorer(encoder, heads), seed
+            data_dir,
+            labels,
+            EmbeddingScorer(encoder, heads),
+            seed,
+            notes=[p for split in splits.values() for p in split],
         )
     prepare_folder(out_dir)
     heads.save(out_dir)

@@ -84,7 +84,11 @@ def train_transformer(
     if data_dir is not None:
         with console.status("scoring conversations for the session estimator"):
             estimator, session_metrics, counts = fit_session_estimator(
-                data_dir, labels, scorer, train_config.seed
+                data_dir,
+                labels,
+                scorer,
+                train_config.seed,
+                notes=[p for split in splits.values() for p in split],
             )
     else:
         current = AllianceModel.load(config.model_dir, config.encoder)

@@ -13,7 +13,7 @@ from pipeline.model import PassageScorer
 from pipeline.passage_model import to_scores
 from pipeline.training.corpora import read_session_targets
 from pipeline.training.evaluate import session_metrics
-from pipeline.training.records import LabeledSession, split_of
+from pipeline.training.records import LabeledPassage, LabeledSession, split_of
 
 
 def session_matrix(sessions: list[LabeledSession], scorer: PassageScorer) -> np.ndarray:
@@ -45,19 +45,61 @@ def session_matrix(sessions: list[LabeledSession], scorer: PassageScorer) -> np.
     )
 
 
+def note_sessions(passages: list[LabeledPassage]) -> list[LabeledSession]:
+    """Whole labeled notes as weakly rated sessions (source "notes").
+
+    No note corpus carries client ratings, so a note's target per dimension is read off its
+    passage labels by a documented rule: evidence passages that do not mark strain pull the
+    score up (5), strained ones down (1), with one neutral pseudo-passage (3) so a note with
+    little evidence stays near the middle. A dimension without evidence is unrated; overall is
+    the mean of the rated dimensions. This teaches the estimator the note register; it is not a
+    client rating, and its validation figures only measure agreement with the rule.
+    """
+    by_note: dict[str, list[LabeledPassage]] = {}
+    for passage in passages:
+        if passage.source == "notes":
+            by_note.setdefault(passage.group, []).append(passage)
+    sessions = []
+    for group, items in by_note.items():
+        targets = {}
+        for dimension in ("task", "bond", "goal"):
+            evidence = [p for p in items if p.labels.get(dimension) == 1]
+            strained = sum(p.labels.get("strain") == 1 for p in evidence)
+            if evidence:
+                calm = len(evidence) - strained
+                targets[dimension] = (5 * calm + 1 * strained + 3) / (len(evidence) + 1)
+        if targets:
+            targets["overall"] = float(np.mean(list(targets.values())))
+            sessions.append(
+                LabeledSession("notes", group, [(p.speaker, p.text) for p in items], targets)
+            )
+    return sessions
+
+
 def targets_of(sessions: list[LabeledSession]) -> np.ndarray:
     return np.array([[s.targets.get(t, np.nan) for t in TARGETS] for s in sessions], dtype=float)
 
 
 def fit_session_estimator(
-    data_dir: Path, labels: LabelsConfig, scorer: PassageScorer, seed: int = 0
+    data_dir: Path,
+    labels: LabelsConfig,
+    scorer: PassageScorer,
+    seed: int = 0,
+    notes: list[LabeledPassage] | None = None,
 ) -> tuple[SessionAllianceEstimator, dict, dict[str, int]]:
-    """Fit on train conversations, evaluate on validation ones (test never touched).
+    """Fit on train conversations (and notes), evaluate on validation ones (test untouched).
+
+    Args:
+        data_dir: Folder of the public corpora (ESConv and AnnoMI session ratings).
+        labels: Label definitions.
+        scorer: The passage model whose outputs the estimator reads.
+        seed: Seed of the calibration split.
+        notes: Labeled note passages, turned into weakly rated sessions (:func:`note_sessions`).
 
     Returns:
         (estimator, validation metrics, counts).
     """
-    sessions = read_session_targets(data_dir, labels)
+    sessions = read_session_targets(data_dir, labels) + note_sessions(notes or [])
     split = [split_of(s.group) for s in sessions]
     train = [s for s, sp in zip(sessions, split) if sp == "train"]
     valid = [s for s, sp in zip(sessions, split) if sp == "validation"]

@@ -31,16 +31,9 @@ def test_features_named_signals_react_to_strain():
     assert not session_signals([], []).any()
 
 
-def test_features_speaker_section_and_negation_shares():
-    row = session_signals(
-        [scores()] * 4,
-        ["clinician", "client", "client", "clinician"],
-        ["data", "plan", "plan", "assessment"],
-        [True, False, False, False],
-    )
+def test_features_speaker_share_and_empathy_level():
+    row = session_signals([scores()] * 4, ["clinician", "client", "client", "clinician"])
     assert signal(row, "client_share") == 0.5
-    assert signal(row, "client_report_share") == 0.25
-    assert signal(row, "negated_share") == 0.25
     assert np.isclose(signal(row, "empathy_level"), 1.3)
 
 

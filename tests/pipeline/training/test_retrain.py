@@ -150,3 +150,15 @@ def test_retrain_evaluate_command_prints_model_and_baseline(retrained, tiny_enco
 def test_retrain_cli_needs_some_data():
     result = CliRunner().invoke(app, ["train"])
     assert result.exit_code == 2 and "nothing to train on" in result.output
+
+
+def test_retrain_note_sessions_targets_follow_the_strain_rule():
+    from pipeline.training.sessions import note_sessions
+
+    calm = LabeledPassage("a", "", "clinician", "notes", "n-1", {"bond": 1, "strain": 0})
+    tense = LabeledPassage("b", "", "clinician", "notes", "n-2", {"bond": 1, "strain": 1})
+    none = LabeledPassage("c", "", "clinician", "notes", "n-3", {"bond": 0, "strain": 0})
+    sessions = {s.group: s.targets for s in note_sessions([calm, tense, none])}
+    assert sessions["n-1"]["bond"] == 4.0 and sessions["n-2"]["bond"] == 2.0
+    assert "task" not in sessions["n-1"] and "n-3" not in sessions
+    assert sessions["n-1"]["overall"] == 4.0
