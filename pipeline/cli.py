@@ -215,7 +215,13 @@ def evaluate(
         Path,
         typer.Option(help="Labeled passages: a corpora folder (../shared/data) or a JSONL file."),
     ],
-    split: Annotated[str, typer.Option(help="validation | test | all")] = "validation",
+    split: Annotated[
+        str, typer.Option(help="validation | test | heldout (both; never the train split)")
+    ] = "validation",
+    sessions: Annotated[
+        bool,
+        typer.Option(help="Also score session estimates (needs the corpora folder as --data)."),
+    ] = False,
     config: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
@@ -244,6 +250,36 @@ def evaluate(
     for row in table:
         view.add_row(*[str(row[k]) for k in ("head", "source", "n", "model", "baseline")])
     Console().print(view)
+    if sessions:
+        if not data.is_dir():
+            raise _fail("--sessions needs the corpora folder (e.g. ../shared/data) as --data")
+        from pipeline.labels import load_labels
+        from pipeline.model import AllianceModel
+        from pipeline.training.data import read_labeled_file
+        from pipeline.training.sessions import evaluate_sessions
+
+        labels = load_labels()
+        splits = ("validation", "test") if split == "heldout" else (split,)
+        from pipeline.config import load_train_config
+
+        notes_file = load_train_config().notes
+        notes = read_labeled_file(notes_file, labels) if notes_file else []
+        metrics = evaluate_sessions(
+            AllianceModel.load(model, settings.encoder), data, labels, splits, notes
+        )
+        sessions_view = Table(title=f"session estimates ({', '.join(splits)})")
+        for column in ("target/source", "n", "Spearman", "AUC", "MAE", "80% coverage"):
+            sessions_view.add_column(column)
+        for key, entry in metrics.items():
+            sessions_view.add_row(
+                key,
+                str(entry["n"]),
+                str(entry.get("spearman", "–")),
+                str(entry.get("auc", "–")),
+                str(entry["mae"]),
+                str(entry["coverage_80"]),
+            )
+        Console().print(sessions_view)
 
 
 @app.command()

@@ -7,7 +7,7 @@ and return ``Flag`` records with a severity, a plain-words reason and evidence p
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -164,60 +164,71 @@ def client_flags(
     return flags
 
 
-def _sustained_low(estimates: Sequence[SessionEstimate], rule: LowAllianceRule) -> list[Flag]:
+def _runs(
+    estimates: Sequence[SessionEstimate],
+    hit: Callable[[SessionEstimate], bool],
+    min_run: int,
+    code: str,
+    severity: str,
+    reason: Callable[[SessionEstimate, int], str],
+) -> list[Flag]:
+    """Flag each session that completes ``min_run`` or more consecutive sessions where
+    ``hit`` holds (sustained patterns, not one-off sessions)."""
     flags, run = [], 0
     for estimate in estimates:
-        run = run + 1 if estimate.overall < rule.threshold else 0
-        if run >= rule.sustained_sessions:
-            flags.append(
-                _flag(
-                    estimate,
-                    "LOW_ALLIANCE",
-                    "medium",
-                    f"Overall estimate below {rule.threshold:.2f} for {run} consecutive sessions.",
-                )
-            )
+        run = run + 1 if hit(estimate) else 0
+        if run >= min_run:
+            flags.append(_flag(estimate, code, severity, reason(estimate, run)))
     return flags
+
+
+def _sustained_low(estimates: Sequence[SessionEstimate], rule: LowAllianceRule) -> list[Flag]:
+    return _runs(
+        estimates,
+        lambda e: e.overall < rule.threshold,
+        rule.sustained_sessions,
+        "LOW_ALLIANCE",
+        "medium",
+        lambda e, run: (
+            f"Overall estimate below {rule.threshold:.2f} for {run} consecutive sessions."
+        ),
+    )
 
 
 def _no_goal_talk(
     estimates: Sequence[SessionEstimate], scored: Scored, rule: NoGoalRule
 ) -> list[Flag]:
-    flags, run = [], 0
-    for estimate in estimates:
+    def no_goal(estimate: SessionEstimate) -> bool:
         pairs = scored.get(estimate.session_id, [])
-        has_goal = any(s.alliance["goal"] >= rule.goal_probability for _, s in pairs)
-        run = 0 if has_goal else run + 1
-        if run >= rule.sessions:
-            flags.append(
-                _flag(
-                    estimate,
-                    "NO_GOAL_TALK",
-                    "low",
-                    f"No passage about therapy goals in the last {run} sessions.",
-                )
-            )
-    return flags
+        return not any(s.alliance["goal"] >= rule.goal_probability for _, s in pairs)
+
+    return _runs(
+        estimates,
+        no_goal,
+        rule.sessions,
+        "NO_GOAL_TALK",
+        "low",
+        lambda e, run: f"No passage about therapy goals in the last {run} sessions.",
+    )
 
 
 def _low_empathy(
     estimates: Sequence[SessionEstimate], features: Features, rule: LowEmpathyRule
 ) -> list[Flag]:
-    flags, run = [], 0
-    for estimate in estimates:
-        level = features.get(estimate.session_id, {}).get("empathy_level")
-        run = run + 1 if level is not None and level < rule.level else 0
-        if run >= rule.sessions:
-            flags.append(
-                _flag(
-                    estimate,
-                    "LOW_EMPATHY",
-                    "low",
-                    f"Few empathic responses documented (mean level {level:.2f} of 2) for {run} "
-                    "consecutive sessions: worth exploring how the sessions felt.",
-                )
-            )
-    return flags
+    def level(estimate: SessionEstimate) -> float | None:
+        return features.get(estimate.session_id, {}).get("empathy_level")
+
+    return _runs(
+        estimates,
+        lambda e: level(e) is not None and level(e) < rule.level,
+        rule.sessions,
+        "LOW_EMPATHY",
+        "low",
+        lambda e, run: (
+            f"Few empathic responses documented (mean level {level(e):.2f} of 2) "
+            f"for {run} consecutive sessions: worth exploring how the sessions felt."
+        ),
+    )
 
 
 def compute_flags(

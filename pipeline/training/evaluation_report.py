@@ -12,7 +12,7 @@ from pipeline.training.evaluate import macro_f1_by_head, tfidf_baseline
 from pipeline.training.records import LabeledPassage, split_of
 from pipeline.training.retrain import evaluate_folder
 
-SPLITS = ("validation", "test", "all")
+SPLITS = ("validation", "test", "heldout")
 
 
 def read_any(data: Path) -> list[LabeledPassage]:
@@ -30,7 +30,8 @@ def evaluate_model_on(model: Path, data: Path, split: str, config: AllianceConfi
     if split not in SPLITS:
         raise ValueError(f"--split must be one of {', '.join(SPLITS)}")
     passages = read_any(data)
-    chosen = [p for p in passages if split == "all" or split_of(p.group) == split]
+    wanted = ("validation", "test") if split == "heldout" else (split,)
+    chosen = [p for p in passages if split_of(p.group) in wanted]
     train = [p for p in passages if split_of(p.group) == "train"]
     if not chosen:
         raise ValueError(f"no passages in the {split} split of {data}")
@@ -43,7 +44,7 @@ def evaluate_model_on(model: Path, data: Path, split: str, config: AllianceConfi
             [p.labels for p in chosen],
             [p.source for p in chosen],
         )
-        if train and split != "all"
+        if train
         else {}
     )
     rows = []

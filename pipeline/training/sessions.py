@@ -112,3 +112,39 @@ def fit_session_estimator(
         estimator.predict(X_valid), low, high, targets_of(valid), [s.source for s in valid], TARGETS
     )
     return estimator, metrics, {"train_sessions": len(train), "validation_sessions": len(valid)}
+
+
+def evaluate_sessions(
+    model,
+    data_dir: Path,
+    labels: LabelsConfig,
+    splits: tuple[str, ...] = ("validation",),
+    notes: list[LabeledPassage] | None = None,
+) -> dict:
+    """Session-estimate metrics of a loaded model on conversations of the given splits.
+
+    Args:
+        model: A loaded :class:`pipeline.model.AllianceModel`.
+        data_dir: Folder of the public corpora.
+        labels: Label definitions.
+        splits: Which group splits to score ("validation", "test").
+        notes: Labeled note passages for the weak note targets.
+
+    Returns:
+        Per target/source: n, Spearman, AUC (two-valued targets), MAE, 80% coverage.
+    """
+    sessions = [
+        s
+        for s in read_session_targets(data_dir, labels) + note_sessions(notes or [])
+        if split_of(s.group) in splits
+    ]
+    X = session_matrix(sessions, model.scorer)
+    low, high = model.estimator.predict_interval(X)
+    return session_metrics(
+        model.estimator.predict(X),
+        low,
+        high,
+        targets_of(sessions),
+        [s.source for s in sessions],
+        TARGETS,
+    )
