@@ -24,7 +24,7 @@ class _Rule(BaseModel):
 class RuptureRule(_Rule):
     baseline_sessions: int = 3
     min_history: int = 2
-    min_drop: float = 0.25
+    min_drop: float = 0.3
     high_drop: float = 0.5
     strain_evidence: float = 0.5
     max_evidence: int = 5
@@ -36,7 +36,7 @@ class RepairRule(_Rule):
 
 
 class LowAllianceRule(_Rule):
-    threshold: float = 2.75
+    threshold: float = 3.6
     sustained_sessions: int = 3
 
 
@@ -50,8 +50,9 @@ class StrainRule(_Rule):
 
 
 class LowEmpathyRule(_Rule):
+    transcripts_only: bool = True
     level: float = 0.35
-    sessions: int = 2
+    sessions: int = 1
 
 
 class FlagRules(_Rule):
@@ -216,7 +217,13 @@ def _low_empathy(
     estimates: Sequence[SessionEstimate], features: Features, rule: LowEmpathyRule
 ) -> list[Flag]:
     def level(estimate: SessionEstimate) -> float | None:
-        return features.get(estimate.session_id, {}).get("empathy_level")
+        signals = features.get(estimate.session_id, {})
+        if rule.transcripts_only and not signals.get("client_share"):
+            return None  # a note: empathy is rarely documented, so no verdict
+        return signals.get("empathy_level")
+
+    if rule.transcripts_only:
+        estimates = [e for e in estimates if level(e) is not None]
 
     return _runs(
         estimates,

@@ -78,6 +78,9 @@ def test_flags_are_computed_per_client():
 
 def test_flags_low_empathy_uses_stored_session_signals():
     estimates = [_estimate(i, 4.0) for i in range(3)]
-    features = {e.session_id: {"empathy_level": 0.1} for e in estimates}
+    transcript = {"empathy_level": 0.1, "client_share": 0.5}
+    note = {"empathy_level": 0.1, "client_share": 0.0}
+    features = {"c-1-s0": transcript, "c-1-s1": note, "c-1-s2": transcript}
     flags = compute_flags(estimates, _scored(estimates), features, RULES)
-    assert [f.session_id for f in flags if f.code == "LOW_EMPATHY"] == ["c-1-s1", "c-1-s2"]
+    # Notes never get the flag: they rarely document empathy.
+    assert [f.session_id for f in flags if f.code == "LOW_EMPATHY"] == ["c-1-s0", "c-1-s2"]
