@@ -68,7 +68,15 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
     def _clip(self, values: np.ndarray) -> np.ndarray:
         return values if self.scale is None else np.clip(values, *self.scale)
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Fit each target on its rated rows.
+
+        Args:
+            X: (n, d) session vectors.
+            y: (n, n_targets) or (n,) targets, NaN where unrated.
+            sample_weight: Optional (n,) weights, e.g. to balance sources so a large corpus
+                does not drown a small one.
+        """
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
         X = np.nan_to_num(validate_data(self, X, ensure_all_finite="allow-nan", dtype=float))
@@ -77,11 +85,18 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
         y = y.reshape(-1, 1) if y.ndim == 1 else y
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+        weights = (
+            np.ones(len(X))
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype=float).reshape(len(X))
+        )
         self.models_ = []
         for column in range(y.shape[1]):
             rated = ~np.isnan(y[:, column])
             self.models_.append(
-                self._fit_target(X[rated], y[rated, column]) if rated.sum() >= MIN_RATED else None
+                self._fit_target(X[rated], y[rated, column], weights[rated])
+                if rated.sum() >= MIN_RATED
+                else None
             )
         if all(model is None for model in self.models_):
             raise ValueError(
@@ -89,16 +104,16 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
             )
         return self
 
-    def _fit_target(self, X, y) -> SplitConformalRegressor:
+    def _fit_target(self, X, y, weights) -> SplitConformalRegressor:
         # Split conformal needs at least 1 / (1 - coverage) calibration rows.
         minimum = int(np.ceil(1 / (1 - self.coverage)))
         n_cal = min(len(y) - 2, max(minimum, round(len(y) * self.calibration_fraction)))
-        X_fit, X_cal, y_fit, y_cal = train_test_split(
-            X, y, test_size=n_cal, random_state=self.random_state
+        X_fit, X_cal, y_fit, y_cal, w_fit, _ = train_test_split(
+            X, y, weights, test_size=n_cal, random_state=self.random_state
         )
         base = make_pipeline(
             StandardScaler(), RidgeCV(alphas=np.asarray(self.alphas, dtype=float))
-        ).fit(X_fit, y_fit)
+        ).fit(X_fit, y_fit, ridgecv__sample_weight=w_fit)
         conformal = SplitConformalRegressor(base, confidence_level=self.coverage, prefit=True)
         return conformal.conformalize(X_cal, y_cal)
 

@@ -302,13 +302,19 @@ def report(
 
 @app.command("train-sessions")
 def train_sessions_command(
-    labels: Annotated[
-        Path, typer.Option(help="CSV: session_id + SRS (srs_*) or WAI-SR (wai_1..12).")
-    ],
-    store: Annotated[str, typer.Option(help="Store URL where these sessions were scored.")],
     out: Annotated[
-        Path, typer.Option(help="New model folder (a copy with the refitted estimator).")
+        Path, typer.Option(help="Model folder to write (a copy with the new estimator).")
     ],
+    labels: Annotated[
+        Path | None, typer.Option(help="CSV: session_id + SRS (srs_*) or WAI-SR (wai_1..12).")
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Store URL where the rated sessions were scored.")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Instead of --labels: refit on the public corpora (../shared/data)."),
+    ] = None,
     model: ModelOption = None,
     promote: Annotated[
         bool, typer.Option(help="Also make the new folder the default model.")
@@ -316,31 +322,48 @@ def train_sessions_command(
     config: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
-    """Refit the session estimator on your clinic's own client ratings (SRS or WAI-SR).
+    """Refit the session estimator, keeping the passage model.
 
-    Score the rated sessions first (alliance score ... --store URL), then:
+    With your clinic's own client ratings (SRS or WAI-SR) for sessions already scored into a
+    store; prints cross-validated (grouped by client) Spearman, MAE and 80% coverage:
 
       alliance train-sessions --labels ratings.csv \\
         --store sqlite:///out/alliance.db --out models/clinic
 
-    Prints cross-validated (grouped by client) Spearman, MAE and 80% interval coverage.
+    Or on the public corpora (what `alliance train` does), e.g. after changing the features:
+
+      alliance train-sessions --data ../shared/data --out models/default
     """
     _private_environment()
     settings = _load(config, overrides, model)
     from pipeline.artifacts import ArtifactError
-    from pipeline.training.clinic import train_sessions
 
+    if (labels is None) == (data is None) or (labels is not None and store is None):
+        raise _fail("pass either --labels FILE with --store URL, or --data ../shared/data")
     try:
-        result = train_sessions(labels, store, settings.model_dir, out, settings.encoder)
+        if labels is not None:
+            from pipeline.training.clinic import train_sessions
+
+            result = train_sessions(labels, store, settings.model_dir, out, settings.encoder)
+        else:
+            from pipeline.config import load_train_config
+            from pipeline.labels import load_labels
+            from pipeline.training.data import read_labeled_file
+            from pipeline.training.sessions import refit_on_corpora
+
+            notes_file = load_train_config().notes
+            notes = read_labeled_file(notes_file, load_labels()) if notes_file else []
+            with console.status("scoring conversations for the session estimator"):
+                result = refit_on_corpora(settings.model_dir, out, data, settings.encoder, notes)
     except (ArtifactError, FileNotFoundError, ValueError) as error:
         raise _fail(str(error)) from None
     console.print_json(json.dumps(result))
-    if promote:
+    if promote and out.resolve() != settings.model_dir.resolve():
         from pipeline.training.retrain import promote as promote_folder
 
         promote_folder(out, settings.model_dir)
         console.print(f"Promoted {out} to {settings.model_dir}")
-    console.print(f"Model with the clinic's session estimator: {out.resolve()}")
+    console.print(f"Model with the refitted session estimator: {out.resolve()}")
 
 
 @data_app.command("convert")

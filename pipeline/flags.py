@@ -113,6 +113,13 @@ def client_flags(
     for i, estimate in enumerate(estimates):
         pairs = scored.get(estimate.session_id, [])
         history = overall[max(0, i - rules.rupture.baseline_sessions) : i]
+        recovering = (
+            rupture_baseline is not None and 0 < i - rupture_at <= rules.repair.within_sessions
+        )
+        # While an earlier rupture is unrepaired, staying low is not a new rupture: only a
+        # further fall from the rupture session itself counts.
+        if recovering and overall[rupture_at] - estimate.overall < rules.rupture.min_drop:
+            history = history[:0]
         if len(history) >= rules.rupture.min_history:
             baseline = float(history.mean())
             drop = baseline - estimate.overall
@@ -132,9 +139,6 @@ def client_flags(
                 if rupture_baseline is None or i - rupture_at > rules.repair.within_sessions:
                     rupture_baseline, rupture_at = baseline, i
                 continue
-        recovering = (
-            rupture_baseline is not None and 0 < i - rupture_at <= rules.repair.within_sessions
-        )
         if recovering and estimate.overall >= rupture_baseline - rules.repair.tolerance:
             flags.append(
                 _flag(

@@ -84,3 +84,10 @@ def test_flags_low_empathy_uses_stored_session_signals():
     flags = compute_flags(estimates, _scored(estimates), features, RULES)
     # Notes never get the flag: they rarely document empathy.
     assert [f.session_id for f in flags if f.code == "LOW_EMPATHY"] == ["c-1-s0", "c-1-s2"]
+
+
+def test_flags_staying_low_after_a_rupture_is_not_a_second_rupture():
+    estimates = [_estimate(i, v) for i, v in enumerate([4.0, 4.1, 4.0, 3.2, 3.3, 4.0])]
+    flags = compute_flags(estimates, _scored(estimates), {}, RULES)
+    assert [f.session_id for f in flags if f.code == "RUPTURE_DROP"] == ["c-1-s3"]
+    assert [f.session_id for f in flags if f.code == "REPAIR"] == ["c-1-s5"]

@@ -162,3 +162,11 @@ def test_retrain_note_sessions_targets_follow_the_strain_rule():
     assert sessions["n-1"]["bond"] == 4.0 and sessions["n-2"]["bond"] == 2.0
     assert "task" not in sessions["n-1"] and "n-3" not in sessions
     assert sessions["n-1"]["overall"] == 4.0
+
+
+def test_retrain_source_weights_give_each_source_equal_total_weight():
+    from pipeline.training.sessions import source_weights
+
+    weights = source_weights(["esconv"] * 8 + ["annomi"] * 2)
+    assert weights[:8].sum() == pytest.approx(weights[8:].sum())
+    assert weights.sum() == pytest.approx(10)
