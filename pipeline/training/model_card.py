@@ -88,7 +88,8 @@ Kind: {metadata["kind"]} · created {metadata["created"]} · git {metadata["git_
 
 Encoder: {metadata["encoder"]["name"]} (sha256 `{metadata["encoder"]["sha256"]}`);
 {KIND_TEXT.get(metadata["kind"], metadata["kind"])}. Session estimator: ridge regression per
-target on pooled passage signals, with split-conformal 80% intervals.
+target on pooled passage signals and vectors, sources weighted equally, with MAPIE
+split-conformal 80% intervals.
 
 ## Intended use
 Research and clinical *supervision support*: point supervisors at sessions where the working
@@ -128,6 +129,9 @@ Label mapping and its weaknesses: `configs/labels.yaml`; note labeling guideline
   therefore uncalibrated to any clinical population; a clinic should refit the session
   estimator on its own client-rated scores.
 - Intervals are calibrated on the public corpora; their coverage on notes is unknown.
+- The encoder is small (22M parameters, adapted in its last layers for a CPU budget): the
+  empathy and strategy heads stay well below published models trained per task on larger
+  encoders.
 
 ## Ethical considerations
 Notes are sensitive health information: run only on de-identified text, keep outputs inside the
