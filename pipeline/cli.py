@@ -295,8 +295,14 @@ def report(
     from pipeline.export import export_outputs
     from pipeline.store import Store
 
-    info = {"model_version": "from store", "config_hash": "n/a", "regenerated": True}
-    paths = export_outputs(Store(store), out, info, quarantined=[])
+    results = Store(store)
+    versions = sorted({e.model_version for e in results.estimates()})
+    info = {
+        "model_version": ", ".join(versions) or "none",
+        "config_hash": "n/a",
+        "regenerated_from_store": True,
+    }
+    paths = export_outputs(results, out, info, quarantined=results.quarantine())
     console.print(f"Report: {paths['report.html'].resolve()}")
 
 
