@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,10 +10,6 @@ import torch
 
 from pipeline.artifacts import verify_sha256
 from pipeline.config import EncoderConfig
-
-# Never reach a model hub: every model is a local folder.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def pinned_encoder_path() -> Path:
@@ -76,6 +71,7 @@ class Encoder:
         if config.threads:
             torch.set_num_threads(config.threads)
         self.device = pick_device(config.device)
+        # local_files_only: every model is a local folder; a model hub is never contacted.
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         self.model = AutoModel.from_pretrained(self.path, local_files_only=True).to(self.device)
         self.model.eval()

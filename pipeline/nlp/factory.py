@@ -14,10 +14,6 @@ from spacy.tokens import Doc, Span
 
 from pipeline.nlp.sections import build_section_rules, load_sections
 
-# medspaCy's PyRuSH logs tokens at DEBUG through loguru: that is note text, so silence it.
-_loguru.disable("PyRuSH")
-_loguru.disable("medspacy")
-
 SENTENCE_END = {".", "!", "?", "..."}
 ABBREVIATIONS = {
     "pt",
@@ -130,6 +126,9 @@ def build_nlp(sections_file: Path, default_section: str = "body") -> Language:
         A spaCy ``Language`` with medspacy_sectionizer, alliance_sentences, alliance_passages
         and medspacy_context.
     """
+    # medspaCy's PyRuSH logs tokens at DEBUG through loguru: that is note text, so silence it.
+    _loguru.disable("PyRuSH")
+    _loguru.disable("medspacy")
     nlp = spacy.blank("en")
     sectionizer = nlp.add_pipe(
         "medspacy_sectionizer",

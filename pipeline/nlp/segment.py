@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 
 from spacy.language import Language
@@ -75,27 +76,23 @@ def segment_sessions(
     Yields:
         Each session with its passages, in input order.
     """
-    pending: list[tuple[Session, list]] = []
+    pending: deque[tuple[Session, list]] = deque()
 
-    def texts() -> Iterator[tuple[str, tuple[int, int]]]:
+    def texts() -> Iterator[tuple[str, int]]:
         for number, session in enumerate(sessions):
             pending.append((session, []))
-            if session.note is not None:
-                yield session.note, (number, -1)
-            else:
-                for turn_index, turn in enumerate(session.turns):
-                    yield turn.text, (number, turn_index)
+            bodies = [session.note] if session.note is not None else [t.text for t in session.turns]
+            for body in bodies:
+                yield body, number
 
     emitted = 0
-    for doc, (number, turn_index) in nlp.pipe(texts(), as_tuples=True, batch_size=batch_size):
-        session, docs = pending[number - emitted]
-        docs.append(doc)
+    for doc, number in nlp.pipe(texts(), as_tuples=True, batch_size=batch_size):
+        pending[number - emitted][1].append(doc)
         # A session is complete once all its docs are back; emit finished ones in order.
         while pending and len(pending[0][1]) == _expected_docs(pending[0][0]):
-            done_session, done_docs = pending.pop(0)
+            done_session, done_docs = pending.popleft()
             emitted += 1
             yield done_session, _passages(done_session, done_docs)
-        del turn_index
 
 
 def _expected_docs(session: Session) -> int:
