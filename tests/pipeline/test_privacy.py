@@ -1,0 +1,79 @@
+"""No note text outside the result store and the report: a canary word planted in notes must
+not appear in the console output, in Prefect's home (its database and logs), in any output
+file other than the store and the report, or in quarantine messages."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CANARY = "Zyxwvutsrqcanary"
+
+
+def _files_containing(folder: Path, needle: bytes) -> list[str]:
+    hits = []
+    for path in folder.rglob("*"):
+        if path.is_file() and needle in path.read_bytes():
+            hits.append(str(path.relative_to(folder)))
+    return hits
+
+
+def test_privacy_canary_stays_in_the_store_and_report(
+    tiny_model_dir, tiny_encoder_dir, tmp_path: Path
+):
+    notes = tmp_path / "notes.jsonl"
+    good = {
+        "session_id": "s-1",
+        "client_id": "c-1",
+        "clinician_id": "t-1",
+        "session_date": "2026-03-02",
+        "note": f"D: Client said {CANARY} felt unheard.",
+    }
+    bad = {**good, "session_id": "s-2", "patient_name": CANARY}
+    notes.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n" + f'{{"note": "{CANARY}\n')
+    home, out = tmp_path / "prefect-home", tmp_path / "out"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": "",
+        "PREFECT_LOGGING_LEVEL": "DEBUG",
+    }
+    env.pop("PREFECT_API_URL")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "score",
+            str(notes),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_model_dir),
+            "--set",
+            f"encoder.path={tiny_encoder_dir}",
+            "--set",
+            "encoder.sha256=null",
+            "--include-text",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert CANARY not in result.stdout + result.stderr
+    assert list(home.rglob("*.db")), "the run did not use this Prefect home"
+    assert _files_containing(home, CANARY.encode()) == []
+    # Only the store and the report (and passages.jsonl, because --include-text asked for
+    # it) may hold note text; quarantine.jsonl and run.json must not.
+    holders = set(_files_containing(out, CANARY.encode()))
+    assert (
+        {"alliance.db", "passages.jsonl"}
+        <= holders
+        <= {"alliance.db", "passages.jsonl", "report.html"}
+    )
+    quarantine = (out / "quarantine.jsonl").read_text()
+    assert quarantine.count("\n") == 2 and CANARY not in quarantine
