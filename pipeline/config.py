@@ -100,7 +100,7 @@ class TrainConfig(Strict):
     lora_top_layers: int | None = Field(3, ge=1)
     head_dropout: float = Field(0.1, ge=0, lt=1)
     max_per_source_per_epoch: int | None = Field(8000, ge=1)
-    notes_repeat: int = Field(4, ge=1)
+    notes_repeat: int = Field(12, ge=1)
     corpora: list[str] = ["epitome", "annomi", "esconv", "mi_boost"]
     notes: Path | None = REPO_ROOT / "data" / "fixtures" / "note_passages.jsonl"
     bf16: bool = True
