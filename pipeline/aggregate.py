@@ -19,7 +19,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from pipeline.features import pooled_vectors, session_signals, session_vector
+from pipeline.features import session_signals
+from pipeline.schemas import SessionEstimate
 
 TARGETS = ("task", "bond", "goal", "overall")
 SCALE = (1.0, 5.0)
@@ -155,10 +156,11 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
         return (low.ravel(), high.ravel()) if self.single_output_ else (low, high)
 
 
-def session_row(pairs: Sequence, vectors: np.ndarray | None) -> np.ndarray:
-    """The estimator input of one session from its (Passage, PassageScores) pairs."""
+def session_row(pairs: Sequence) -> np.ndarray:
+    """The named signals of one session from its (Passage, PassageScores) pairs; the stored
+    pooled vectors are appended by the caller."""
     signals = session_signals([s for _, s in pairs], [p.speaker for p, _ in pairs])
-    return session_vector(signals, pooled_vectors(vectors) if vectors is not None else None)
+    return signals
 
 
 def estimate_sessions(
@@ -177,8 +179,6 @@ def estimate_sessions(
         estimator: A fitted :class:`SessionAllianceEstimator`.
         model_version: Recorded on each estimate.
     """
-    from pipeline.schemas import SessionEstimate
-
     if not sessions:
         return []
     X = np.vstack([rows[s.session_id] for s in sessions])

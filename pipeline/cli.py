@@ -255,17 +255,17 @@ def evaluate(
             raise _fail("--sessions needs the corpora folder (e.g. ../shared/data) as --data")
         from pipeline.labels import load_labels
         from pipeline.model import AllianceModel
-        from pipeline.training.data import read_labeled_file
+        from pipeline.training.data import default_note_passages
         from pipeline.training.sessions import evaluate_sessions
 
         labels = load_labels()
         splits = ("validation", "test") if split == "heldout" else (split,)
-        from pipeline.config import load_train_config
-
-        notes_file = load_train_config().notes
-        notes = read_labeled_file(notes_file, labels) if notes_file else []
         metrics = evaluate_sessions(
-            AllianceModel.load(model, settings.encoder), data, labels, splits, notes
+            AllianceModel.load(model, settings.encoder),
+            data,
+            labels,
+            splits,
+            default_note_passages(labels),
         )
         sessions_view = Table(title=f"session estimates ({', '.join(splits)})")
         for column in ("target/source", "n", "Spearman", "AUC", "MAE", "80% coverage"):
@@ -352,13 +352,11 @@ def train_sessions_command(
 
             result = train_sessions(labels, store, settings.model_dir, out, settings.encoder)
         else:
-            from pipeline.config import load_train_config
             from pipeline.labels import load_labels
-            from pipeline.training.data import read_labeled_file
+            from pipeline.training.data import default_note_passages
             from pipeline.training.sessions import refit_on_corpora
 
-            notes_file = load_train_config().notes
-            notes = read_labeled_file(notes_file, load_labels()) if notes_file else []
+            notes = default_note_passages(load_labels())
             with console.status("scoring conversations for the session estimator"):
                 result = refit_on_corpora(settings.model_dir, out, data, settings.encoder, notes)
     except (ArtifactError, FileNotFoundError, ValueError) as error:

@@ -91,14 +91,15 @@ def score_flow(
     n_scored = timed("classify", classify_task, ids, config, store_url)
     n_estimates = timed("estimate", estimate_task, ids, config, store_url)
     n_flags = timed("flag", flag_task, ids, config, store_url)
-    model = steps.load_model(_config(config))
+    settings = _config(config)
+    model = steps.load_model(settings)
     run_info = {
         "run_id": run_id,
         "alliance_version": __version__,
         "model_version": model.version,
         "model_manifest_sha256": model.manifest.get("files", {}),
-        "encoder_sha256": _config(config).encoder.sha256,
-        "config_hash": _config(config).digest(),
+        "encoder_sha256": settings.encoder.sha256,
+        "config_hash": settings.digest(),
         "counts": {
             "records_read": ingested["read"],
             "sessions_valid": ingested["valid"],

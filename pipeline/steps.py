@@ -106,7 +106,7 @@ def session_inputs(
     rows, signals, counts = {}, {}, {}
     for session_id in session_ids:
         pairs = scored.get(session_id, [])
-        row = session_row(pairs, None)
+        row = session_row(pairs)
         signals[session_id] = dict(zip(SIGNAL_NAMES, np.round(row, 5).tolist()))
         pooled = vectors.get(session_id)
         rows[session_id] = row if pooled is None else np.concatenate([row, pooled])

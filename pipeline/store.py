@@ -328,14 +328,19 @@ class Store:
 
     def estimates(self, session_ids: Sequence[str] | None = None) -> list[SessionEstimate]:
         """Estimates ordered by client, date and session id."""
+        query = select(estimates_table.c.estimate)
+        rows = []
         with self.engine.connect() as connection:
-            rows = connection.execute(select(estimates_table.c.estimate)).scalars().all()
-        chosen = set(session_ids) if session_ids is not None else None
-        estimates = [
-            SessionEstimate.model_validate(row)
-            for row in rows
-            if chosen is None or row["session_id"] in chosen
-        ]
+            if session_ids is None:
+                rows = connection.execute(query).scalars().all()
+            else:
+                for chunk in _chunks(list(session_ids)):
+                    rows += (
+                        connection.execute(query.where(estimates_table.c.session_id.in_(chunk)))
+                        .scalars()
+                        .all()
+                    )
+        estimates = [SessionEstimate.model_validate(row) for row in rows]
         return sorted(estimates, key=lambda e: (e.client_id, e.session_date, e.session_id))
 
     def features(self, session_ids: Sequence[str]) -> dict[str, dict[str, float]]:

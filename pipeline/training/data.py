@@ -58,6 +58,14 @@ def read_labeled_file(path: Path, labels: LabelsConfig) -> list[LabeledPassage]:
     return read_labeled_jsonl(path)
 
 
+def default_note_passages(labels: LabelsConfig) -> list[LabeledPassage]:
+    """The labeled note passages named by ``configs/train.yaml`` (``notes``), or none."""
+    from pipeline.config import load_train_config
+
+    notes = load_train_config().notes
+    return read_labeled_file(notes, labels) if notes else []
+
+
 def describe(splits: dict[str, list[LabeledPassage]]) -> dict[str, dict[str, int]]:
     """Passage counts per split and source (for the manifest and the console)."""
     return {

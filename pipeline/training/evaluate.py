@@ -49,6 +49,23 @@ def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
     return round(float(f1_score(truth, predicted, average="macro", zero_division=0)), 4)
 
 
+def passage_metrics(
+    probabilities: dict[str, np.ndarray], passages: Sequence
+) -> dict[str, dict[str, float]]:
+    """:func:`macro_f1_by_head` of predictions for labeled passages (``LabeledPassage``)."""
+    return macro_f1_by_head(
+        probabilities, [p.labels for p in passages], [p.source for p in passages]
+    )
+
+
+def baseline_metrics(train: Sequence, evaluated: Sequence) -> dict[str, dict[str, float]]:
+    """The TF-IDF baseline fitted on ``train`` passages and scored on ``evaluated`` ones."""
+    probabilities = tfidf_baseline(
+        [p.text for p in train], [p.labels for p in train], [p.text for p in evaluated]
+    )
+    return passage_metrics(probabilities, evaluated)
+
+
 def tfidf_baseline(
     train_texts: Sequence[str],
     train_labels: Sequence[Mapping[str, int]],

@@ -8,7 +8,7 @@ from pipeline.config import AllianceConfig
 from pipeline.labels import load_labels
 from pipeline.training.corpora import read_corpora
 from pipeline.training.data import read_labeled_file
-from pipeline.training.evaluate import macro_f1_by_head, tfidf_baseline
+from pipeline.training.evaluate import baseline_metrics
 from pipeline.training.records import LabeledPassage, split_of
 from pipeline.training.retrain import evaluate_folder
 
@@ -36,17 +36,7 @@ def evaluate_model_on(model: Path, data: Path, split: str, config: AllianceConfi
     if not chosen:
         raise ValueError(f"no passages in the {split} split of {data}")
     scores = evaluate_folder(model, config, chosen)
-    baseline = (
-        macro_f1_by_head(
-            tfidf_baseline(
-                [p.text for p in train], [p.labels for p in train], [p.text for p in chosen]
-            ),
-            [p.labels for p in chosen],
-            [p.source for p in chosen],
-        )
-        if train
-        else {}
-    )
+    baseline = baseline_metrics(train, chosen) if train else {}
     rows = []
     for head, entry in scores.items():
         for source, value in entry.items():

@@ -18,7 +18,7 @@ from pipeline.labels import load_labels
 from pipeline.model import KIND_LINEAR, EmbeddingScorer
 from pipeline.passage_model import PassageHeads
 from pipeline.training.data import describe, load_passages
-from pipeline.training.evaluate import macro_f1_by_head, tfidf_baseline
+from pipeline.training.evaluate import baseline_metrics, passage_metrics
 from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
 from pipeline.training.sessions import fit_session_estimator
 
@@ -44,13 +44,8 @@ def train_quick(
         X_train = embed_pairs(encoder, [p.text for p in train], [p.context for p in train])
         X_valid = embed_pairs(encoder, [p.text for p in valid], [p.context for p in valid])
     heads = PassageHeads(seed=seed).fit(X_train, [p.labels for p in train])
-    valid_labels, valid_sources = [p.labels for p in valid], [p.source for p in valid]
-    passage_metrics = macro_f1_by_head(heads.predict_proba(X_valid), valid_labels, valid_sources)
-    baseline = macro_f1_by_head(
-        tfidf_baseline([p.text for p in train], [p.labels for p in train], [p.text for p in valid]),
-        valid_labels,
-        valid_sources,
-    )
+    model_metrics = passage_metrics(heads.predict_proba(X_valid), valid)
+    baseline = baseline_metrics(train, valid)
     with console.status("scoring conversations for the session estimator"):
         estimator, session_metrics, counts = fit_session_estimator(
             data_dir,
@@ -85,7 +80,7 @@ def train_quick(
                 "machine": f"{torch.get_num_threads()} CPU threads",
             },
             "metrics": {
-                "passage_macro_f1": passage_metrics,
+                "passage_macro_f1": model_metrics,
                 "tfidf_baseline_macro_f1": baseline,
                 "session": session_metrics,
             },

@@ -20,7 +20,7 @@ from pipeline.encoder import Encoder
 from pipeline.labels import load_labels
 from pipeline.model import KIND_TRANSFORMER, AllianceModel, TransformerScorer
 from pipeline.training.data import describe, load_passages
-from pipeline.training.evaluate import macro_f1_by_head, tfidf_baseline
+from pipeline.training.evaluate import baseline_metrics, passage_metrics
 from pipeline.training.finetune import finetune, validation_score
 from pipeline.training.records import LabeledPassage
 from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
@@ -79,7 +79,10 @@ def train_transformer(
     tokenize = PairTokenizer(encoder.tokenizer, train_config.max_length)
     history = finetune(model, tokenize, train, valid, train_config, encoder.use_bf16, console)
     scorer = TransformerScorer(model, tokenize, config.encoder.batch_size, encoder.use_bf16)
-    passage_metrics, baseline = _passage_metrics(scorer, train, valid)
+    model_metrics = passage_metrics(
+        scorer.predict_proba([p.text for p in valid], [p.context for p in valid]), valid
+    )
+    baseline = baseline_metrics(train, valid)
 
     if data_dir is not None:
         with console.status("scoring conversations for the session estimator"):
@@ -125,26 +128,13 @@ def train_transformer(
                 "device": str(encoder.device),
             },
             "metrics": {
-                "passage_macro_f1": passage_metrics,
+                "passage_macro_f1": model_metrics,
                 "tfidf_baseline_macro_f1": baseline,
-                "validation_score": round(validation_score(passage_metrics), 4),
+                "validation_score": round(validation_score(model_metrics), 4),
                 "session": session_metrics,
             },
         },
     )
-
-
-def _passage_metrics(scorer, train: list[LabeledPassage], valid: list[LabeledPassage]):
-    labels, sources = [p.labels for p in valid], [p.source for p in valid]
-    model = macro_f1_by_head(
-        scorer.predict_proba([p.text for p in valid], [p.context for p in valid]), labels, sources
-    )
-    baseline = macro_f1_by_head(
-        tfidf_baseline([p.text for p in train], [p.labels for p in train], [p.text for p in valid]),
-        labels,
-        sources,
-    )
-    return model, baseline
 
 
 def evaluate_folder(
@@ -155,9 +145,7 @@ def evaluate_folder(
     probabilities = model.scorer.predict_proba(
         [p.text for p in passages], [p.context for p in passages]
     )
-    return macro_f1_by_head(
-        probabilities, [p.labels for p in passages], [p.source for p in passages]
-    )
+    return passage_metrics(probabilities, passages)
 
 
 def compare_models(
