@@ -171,23 +171,24 @@ class Store:
         for table in (sessions_table, passages_table, estimates_table, vectors_table):
             connection.execute(delete(table).where(table.c.session_id.in_(session_ids)))
 
+    def _select(self, query, column, values: Sequence[str] | None) -> list:
+        """Rows of ``query``, restricted to ``column IN values`` (chunked, so any number of
+        ids works on every database) or unrestricted when ``values`` is None."""
+        with self.engine.connect() as connection:
+            if values is None:
+                return connection.execute(query).all()
+            rows = []
+            for chunk in _chunks(list(values)):
+                rows += connection.execute(query.where(column.in_(chunk))).all()
+            return rows
+
     def sessions(self, session_ids: Sequence[str] | None = None) -> list[Session]:
         """Sessions by id (all when ``session_ids`` is None), ordered by client and date."""
         query = select(sessions_table.c.record).order_by(
             sessions_table.c.client_id, sessions_table.c.session_date, sessions_table.c.session_id
         )
-        rows = []
-        with self.engine.connect() as connection:
-            if session_ids is None:
-                rows = connection.execute(query).scalars().all()
-            else:
-                for chunk in _chunks(list(session_ids)):
-                    rows += (
-                        connection.execute(query.where(sessions_table.c.session_id.in_(chunk)))
-                        .scalars()
-                        .all()
-                    )
-        return [Session.model_validate(row) for row in rows]
+        rows = self._select(query, sessions_table.c.session_id, session_ids)
+        return [Session.model_validate(record) for (record,) in rows]
 
     def session_ids(self) -> list[str]:
         with self.engine.connect() as connection:
@@ -202,32 +203,16 @@ class Store:
             return list(connection.execute(query).scalars())
 
     def client_ids(self, session_ids: Sequence[str]) -> list[str]:
-        with self.engine.connect() as connection:
-            found = set()
-            for chunk in _chunks(list(session_ids)):
-                found.update(
-                    connection.execute(
-                        select(sessions_table.c.client_id).where(
-                            sessions_table.c.session_id.in_(chunk)
-                        )
-                    ).scalars()
-                )
-        return sorted(found)
+        rows = self._select(
+            select(sessions_table.c.client_id), sessions_table.c.session_id, session_ids
+        )
+        return sorted({client for (client,) in rows})
 
     def sessions_of_clients(self, client_ids: Sequence[str]) -> list[str]:
-        with self.engine.connect() as connection:
-            found = []
-            for chunk in _chunks(list(client_ids)):
-                found += (
-                    connection.execute(
-                        select(sessions_table.c.session_id).where(
-                            sessions_table.c.client_id.in_(chunk)
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-        return found
+        rows = self._select(
+            select(sessions_table.c.session_id), sessions_table.c.client_id, client_ids
+        )
+        return [session_id for (session_id,) in rows]
 
     # -- passages and scores --------------------------------------------------------------
     def replace_passages(self, session_id: str, passages: Sequence[Passage]) -> None:
@@ -292,17 +277,12 @@ class Store:
             )
 
     def vectors(self, session_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        out = {}
-        with self.engine.connect() as connection:
-            for chunk in _chunks(list(session_ids)):
-                rows = connection.execute(
-                    select(vectors_table.c.session_id, vectors_table.c.vector).where(
-                        vectors_table.c.session_id.in_(chunk)
-                    )
-                )
-                for session_id, blob in rows:
-                    out[session_id] = np.frombuffer(blob, dtype=np.float32)
-        return out
+        rows = self._select(
+            select(vectors_table.c.session_id, vectors_table.c.vector),
+            vectors_table.c.session_id,
+            session_ids,
+        )
+        return {sid: np.frombuffer(blob, dtype=np.float32) for sid, blob in rows}
 
     # -- estimates and flags ----------------------------------------------------------------
     def save_estimates(
@@ -328,33 +308,20 @@ class Store:
 
     def estimates(self, session_ids: Sequence[str] | None = None) -> list[SessionEstimate]:
         """Estimates ordered by client, date and session id."""
-        query = select(estimates_table.c.estimate)
-        rows = []
-        with self.engine.connect() as connection:
-            if session_ids is None:
-                rows = connection.execute(query).scalars().all()
-            else:
-                for chunk in _chunks(list(session_ids)):
-                    rows += (
-                        connection.execute(query.where(estimates_table.c.session_id.in_(chunk)))
-                        .scalars()
-                        .all()
-                    )
-        estimates = [SessionEstimate.model_validate(row) for row in rows]
+        rows = self._select(
+            select(estimates_table.c.estimate), estimates_table.c.session_id, session_ids
+        )
+        estimates = [SessionEstimate.model_validate(record) for (record,) in rows]
         return sorted(estimates, key=lambda e: (e.client_id, e.session_date, e.session_id))
 
     def features(self, session_ids: Sequence[str]) -> dict[str, dict[str, float]]:
         """Named session signals stored with the estimates."""
-        out = {}
-        with self.engine.connect() as connection:
-            for chunk in _chunks(list(session_ids)):
-                rows = connection.execute(
-                    select(estimates_table.c.session_id, estimates_table.c.features).where(
-                        estimates_table.c.session_id.in_(chunk)
-                    )
-                )
-                out.update(dict(rows.all()))
-        return out
+        rows = self._select(
+            select(estimates_table.c.session_id, estimates_table.c.features),
+            estimates_table.c.session_id,
+            session_ids,
+        )
+        return dict(rows)
 
     def replace_flags(self, client_ids: Sequence[str], flags: Sequence[Flag]) -> None:
         """Flags are recomputed per client (trajectories), so a client's flags are replaced."""
