@@ -1,0 +1,400 @@
+"""Synthetic, labeled corpus for the residual identifier guard (no real people).
+
+Therapy-note sentences holding identifiers in varied formats, with character-offset gold spans,
+and hard negatives full of clinical numbers (scores, session dates, doses, ages, times). Two
+splits with disjoint sentence templates and seeds: ``dev`` is the one the guard's patterns were
+tuned on, ``test`` the one to report. The value formats (the guard's specification) are shared.
+
+Scoring is span-level: a predicted span is correct when it overlaps a gold span of the same
+entity; a gold span is found when a correct prediction overlaps it. Used by
+``tests/pipeline/ingest/test_identifiers.py`` and ``benchmarks/identifier_guard.py``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from pipeline.ingest.identifiers import ENTITIES
+
+Span = tuple[str, int, int]  # (entity, start, end)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labeled sentence; ``spans`` empty for a hard negative."""
+
+    text: str
+    spans: tuple[Span, ...]
+
+
+# --- value generators: the formats the guard must handle (shared by both splits) ---------------
+
+_EMAIL_USERS = ["alex.k", "sam_t", "client.alpha", "r.morgan77", "jdoe", "pat-lee", "k.w.88"]
+_EMAIL_DOMAINS = [
+    "example.com",
+    "mail.example.org",
+    "students.uni-example.edu",
+    "clinic-example.net",
+    "example.co.uk",
+    "dept.health.example.gov",
+    "inbox.example.io",
+]
+_AREA_CODES = ["555", "555", "617", "212", "415", "303", "512", "919"]
+_STREETS = ["Elm", "Oak", "Maple", "Cedar", "Pine", "Birch", "Willow", "Mill Pond", "Lakeview"]
+_SUFFIXES = ["Street", "St", "St.", "Avenue", "Ave", "Ave.", "Road", "Rd", "Lane", "Drive", "Blvd"]
+_UNITS = ["Apt 4", "Apt. 12B", "Unit 3", "Suite 210", "#5"]
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August"]
+_DOB_CUES = ["DOB:", "DOB", "D.O.B.", "date of birth", "Date of birth:", "born on", "birthdate"]
+_MRN_CUES = ["MRN:", "MRN", "MRN#", "medical record number", "medical record #", "record #"]
+_MRN_CUES += ["chart no.", "chart #", "patient ID"]
+_SSN_CUES = ["SSN", "SSN:", "SSN#", "social security number", "Social Security no."]
+
+
+def _email(rng: random.Random) -> str:
+    return f"{rng.choice(_EMAIL_USERS)}@{rng.choice(_EMAIL_DOMAINS)}"
+
+
+def _phone(rng: random.Random) -> str:
+    a, b, c = rng.choice(_AREA_CODES), rng.randint(201, 989), rng.randint(0, 9999)
+    formats = ["({a}) {b}-{c:04d}", "{a}-{b}-{c:04d}", "+1 {a} {b} {c:04d}", "{a}.{b}.{c:04d}"]
+    formats += ["1-{a}-{b}-{c:04d}"]
+    return rng.choice(formats).format(a=a, b=b, c=c)
+
+
+def _ssn_digits(rng: random.Random) -> tuple[str, str, str]:
+    # Valid-looking: the SSA never issues area 000, 666 or 900+, group 00 or serial 0000.
+    area = rng.choice([n for n in range(1, 900) if n != 666])
+    return f"{area:03d}", f"{rng.randint(1, 99):02d}", f"{rng.randint(1, 9999):04d}"
+
+
+def _ssn(rng: random.Random) -> str:
+    return "-".join(_ssn_digits(rng))
+
+
+def _ssn_any_format(rng: random.Random) -> str:
+    parts = _ssn_digits(rng)
+    return rng.choice(["-", " ", ""]).join(parts)
+
+
+def _url(rng: random.Random) -> str:
+    host = rng.choice(
+        ["www.example.org", "portal.example-clinic.com", "example.net", "example.org"]
+    )
+    host = rng.choice([host, "selfhelp.example.edu", "telehealth.example.com"])
+    path = rng.choice(["", "/resources/sleep-hygiene", "/forms/intake", "/cbt/worksheets?id=42"])
+    scheme = rng.choice(["https://", "http://", ""])
+    if not scheme and not path and not host.startswith("www."):
+        path = "/groups"
+    return f"{scheme}{host}{path}"
+
+
+def _address(rng: random.Random) -> str:
+    if rng.random() < 0.08:
+        return f"P.O. Box {rng.randint(10, 9999)}"
+    text = f"{rng.randint(1, 9999)} {rng.choice(_STREETS)} {rng.choice(_SUFFIXES)}"
+    if rng.random() < 0.4:
+        text += f", {rng.choice(_UNITS)}"
+    if rng.random() < 0.3:
+        text += f", Springfield, IL {rng.randint(10000, 99999)}"
+    return text
+
+
+def _full_date(rng: random.Random) -> str:
+    y, m, d = rng.randint(1940, 2008), rng.randint(1, 12), rng.randint(1, 28)
+    month = _MONTHS[(m - 1) % len(_MONTHS)]
+    formats = [
+        f"{m:02d}/{d:02d}/{y}",
+        f"{m}/{d}/{y % 100:02d}",
+        f"{y}-{m:02d}-{d:02d}",
+        f"{month} {d}, {y}",
+        f"{month[:3]}. {d}, {y}",
+        f"{d} {month} {y}",
+        f"{m:02d}-{d:02d}-{y}",
+    ]
+    return rng.choice(formats)
+
+
+def _mrn_id(rng: random.Random) -> str:
+    n = rng.randint(0, 9_999_999)
+    formats = [f"{n:08d}", f"A-{n % 1_000_000:06d}", f"MR-20{rng.randint(10, 26)}-{n % 100000:05d}"]
+    formats += [f"{n:07d}", f"CH{n:07d}"]
+    return rng.choice(formats)
+
+
+# (entity or None, cue generator or None, value generator); cue text is not part of the span.
+_SLOTS: dict[str, tuple[str, Callable[[random.Random], str] | None, Callable]] = {
+    "EMAIL": ("EMAIL", None, _email),
+    "PHONE": ("PHONE", None, _phone),
+    "SSN": ("SSN", None, _ssn),
+    "SSN_CUED": ("SSN", lambda r: r.choice(_SSN_CUES), _ssn_any_format),
+    "URL": ("URL", None, _url),
+    "ADDRESS": ("ADDRESS", None, _address),
+    "DOB": ("DOB", lambda r: r.choice(_DOB_CUES), _full_date),
+    "DOB_DATE": ("DOB", None, _full_date),
+    "MRN": ("MRN", lambda r: r.choice(_MRN_CUES), _mrn_id),
+    "MRN_ID": ("MRN", None, _mrn_id),
+    "MRN_NUM": ("MRN", None, lambda r: f"{r.randint(0, 99_999_999):08d}"),
+}
+
+# Distractors: filled in, never labeled.
+_DISTRACTORS: dict[str, Callable[[random.Random], str]] = {
+    "n": lambda r: str(r.randint(2, 20)),
+    "score": lambda r: str(r.randint(0, 27)),
+    "age": lambda r: str(r.randint(18, 80)),
+    "year": lambda r: str(r.randint(1950, 2025)),
+    "dose": lambda r: f"{r.choice([5, 10, 20, 25, 50, 100, 150])} mg",
+    "time": lambda r: f"{r.randint(8, 17)}:{r.choice(['00', '15', '30', '45'])}",
+    "date": lambda r: r.choice(
+        [
+            f"{r.randint(1, 12)}/{r.randint(1, 28)}",
+            f"{r.randint(1, 12):02d}/{r.randint(1, 28):02d}/2026",
+            f"2026-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}",
+            f"{r.choice(_MONTHS)} {r.randint(1, 28)}, 2026",
+            f"{r.choice(_MONTHS)} {r.randint(1, 28)}",
+        ]
+    ),
+}
+
+_SLOT = re.compile(r"\{([A-Za-z_]+)\}")
+
+
+def fill(template: str, rng: random.Random) -> Example:
+    """Fill a template's ``{SLOT}``\\ s, recording gold spans for identifier slots."""
+    pieces: list[str] = []
+    spans: list[Span] = []
+    length = 0
+    last = 0
+    for match in _SLOT.finditer(template):
+        literal = template[last : match.start()]
+        pieces.append(literal)
+        length += len(literal)
+        name = match.group(1)
+        if name in _SLOTS:
+            entity, cue, value_of = _SLOTS[name]
+            if cue is not None:
+                prefix = cue(rng) + " "
+                pieces.append(prefix)
+                length += len(prefix)
+            value = value_of(rng)
+            spans.append((entity, length, length + len(value)))
+        else:
+            value = _DISTRACTORS[name](rng)
+        pieces.append(value)
+        length += len(value)
+        last = match.end()
+    pieces.append(template[last:])
+    return Example("".join(pieces), tuple(spans))
+
+
+# --- templates: disjoint between the splits -------------------------------------------------------
+
+DEV_POSITIVE = {
+    "EMAIL": [
+        "Client asked that reminders go to {EMAIL} instead of the portal.",
+        "Homework log was sent from {EMAIL} before session {n}.",
+        "Per client, the best contact is {EMAIL}; PHQ-9 today {score}.",
+        "Contact sheet: {PHONE} / {EMAIL}.",
+    ],
+    "PHONE": [
+        "Client can be reached at {PHONE} after {time}.",
+        "Emergency contact (sister) {PHONE}, agreed to safety plan.",
+        "Left voicemail at {PHONE} re: rescheduling session {n}.",
+        "Ph:{PHONE} (ext. {n}), best between {time}-{time}.",
+    ],
+    "SSN": [
+        "Intake packet listed {SSN} on page {n}; returned to front desk.",
+        "Billing form shows {SSN_CUED} for the claim.",
+        "Client read out {SSN_CUED} while completing the disability form.",
+        "(SS# {SSN}) appears in the scanned letter from {date}.",
+    ],
+    "URL": [
+        "Shared the worksheet at {URL} for practice between sessions.",
+        "Client found a support group through {URL} last week.",
+        "Recommended {URL} for sleep hygiene; GAD-7 of {score}.",
+        "Website: {URL}.",
+    ],
+    "ADDRESS": [
+        "Client moved to {ADDRESS} with her partner {n} weeks ago.",
+        "Mail returned from {ADDRESS}; updated contact sheet.",
+        "Home visit planned at {ADDRESS} on {date}.",
+        "Lives at {ADDRESS}, {n} miles from clinic (2,000 steps a day).",
+    ],
+    "DOB": [
+        "Verified identity, {DOB}, before starting session {n}.",
+        "Client was born on {DOB_DATE} and is the eldest of {n} siblings.",
+        "Header: {DOB}; session {n}; PHQ-9 {score}.",
+        "Pt (DOB {DOB_DATE}) seen {date} for intake.",
+    ],
+    "MRN": [
+        "Referral letter cites {MRN} from the hospital stay.",
+        "Records request sent for {MRN} on {date}.",
+        "Scanned the discharge summary ({MRN}) into the chart.",
+        "ED visit {date}, MRN{MRN_NUM}, released after {n} hours.",
+    ],
+}
+
+TEST_POSITIVE = {
+    "EMAIL": [
+        "Client prefers e-mail; address on file is {EMAIL}.",
+        "Forwarded the mood tracker to {EMAIL} at client's request.",
+        "Contact: {EMAIL} (personal), not the work account.",
+    ],
+    "PHONE": [
+        "New cell number {PHONE}; texting is okay for reminders.",
+        "Crisis plan lists the client's mother at {PHONE}.",
+        "Pt called from {PHONE} to cancel; rebooked for {date}.",
+    ],
+    "SSN": [
+        "Disability paperwork included {SSN}, redacted copy requested.",
+        "Insurance mix-up: {SSN_CUED} was entered twice.",
+        "Client mentioned {SSN_CUED} when asking about benefits.",
+    ],
+    "URL": [
+        "Gave handout link {URL}; client will try it by session {n}.",
+        "Client follows {URL} for mindfulness audio.",
+        "See {URL} for the exposure hierarchy template.",
+    ],
+    "ADDRESS": [
+        "Client now staying at {ADDRESS} with a friend.",
+        "Mailing address changed to {ADDRESS} as of {date}.",
+        "Shelter placement at {ADDRESS}; follow-up in {n} days.",
+    ],
+    "DOB": [
+        "Demographics: {DOB}, age {age}.",
+        "Confirmed {DOB} with client at check-in.",
+        "Client's daughter was born on {DOB_DATE}, per client.",
+    ],
+    "MRN": [
+        "Hospital notes attached under {MRN}.",
+        "Coordinated with psychiatry re: {MRN}, meds reviewed.",
+        "Lab results filed with {MRN} on {date}.",
+    ],
+}
+
+DEV_NEGATIVE = [
+    "PHQ-9 score {score}, down from {score} at intake.",
+    "GAD-7 of {score}; client reports {n} panic attacks this week.",
+    "Session {n} of {n}; client arrived {n} minutes late.",
+    "Client rated mood 3/5 and anxiety 4/10 today.",
+    "Next session on {date} at {time}.",
+    "Client has taken sertraline {dose} daily for {n} weeks.",
+    "Client, age {age}, lives with partner and {n} children.",
+    "Since {year}, client has worked night shifts.",
+    "Group met in room {n}; {n} members attended.",
+    "BP 120/80 per PCP; sleep {n}-{n} hours a night.",
+    "Client's mother was born in {year} and emigrated in {year}.",
+    "Reviewed medical record; no changes since {date}.",
+    "Client walked {n} blocks from Elm Street to the clinic.",
+    "Discussed the email from her manager and the phone call on {date}.",
+    "Homework: {n} thought records, i.e. one per day, e.g. after work.",
+    "Client slept poorly.Discussed sleep diary and caffeine after {time}.",
+    "Session length 53 min (CPT 90837); ICD-10 F41.1.",
+    "Client was given the 988 crisis line and {n} coping cards.",
+    "Drinks {n}-{n} beers {n}x/week, down from daily in {year}.",
+    "BDI-II {score} -> {score} over {n} weeks.",
+    "Sessions #{n}-#{n} covered exposure; ratio of 1:2 avoidance to approach.",
+    "Met {date} and {date}, {time}-{time}; $1,200 rent due; rm {n}.",
+    "Got mRNA-1273 booster; Dx F32.1 and F41.1; client sees PCP at {n} Main clinic on Tuesdays.",
+    "Treatment window 1/2026-3/2026; billed CPT 90837-95 (telehealth).",
+    "Client counts 2,500 steps; scored 14/27 on 2026-03-02 and 9/27 on 2026-03-16.",
+]
+
+TEST_NEGATIVE = [
+    "PCL-5 total {score}; avoidance cluster highest.",
+    "Client reports {n} days sober as of {date}.",
+    "Weight {n}0 lbs, A1c 6.5 per last labs in {year}.",
+    "Rescheduled from {date} to {date}, {time} slot.",
+    "Client's birthday is next week; anticipates family conflict.",
+    "Scored 45/63 on the BDI-II; discussed item {n}.",
+    "Step {n} of the 12-step program discussed; sponsor since {year}.",
+    "Client is {age} years old and started therapy in {year}.",
+    "Escitalopram increased to {dose} on {date}.",
+    "Met for {n} minutes; {n} minutes spent on safety planning.",
+    "Chart notes from session {n} reviewed with supervisor.",
+    "Client described the record number of missed shifts as {n}.",
+    "Client was born and raised on a farm, moved in {year}.",
+    "Phone session; client in car, {n} interruptions.",
+    "Sleep 11pm-7am, {n} awakenings, nap at {time}.",
+    "Client completed {n}/{n} exposures; SUDS {n}0 -> {n}0.",
+    "Visit {n}: follow-up 2026-04-{n}0 pending insurance.",
+    "Client listed {n} triggers, e.g. crowds, loud noise, etc.",
+    "Client has lived in Ward {n} since {year}; apt to ruminate at night.",
+    "Suite of DBT skills practiced: TIPP, ACCEPTS, {n} rounds.",
+]
+
+_SPLITS = {
+    "dev": (DEV_POSITIVE, DEV_NEGATIVE, 11),
+    "test": (TEST_POSITIVE, TEST_NEGATIVE, 29),
+}
+
+
+def make_corpus(split: str = "test", per_entity: int = 30, negatives: int = 120) -> list[Example]:
+    """The labeled corpus of one split: ``per_entity`` positives per entity, then negatives."""
+    positive, negative, seed = _SPLITS[split]
+    rng = random.Random(seed)
+    examples = []
+    for entity in ENTITIES:
+        templates = positive[entity]
+        examples += [fill(templates[i % len(templates)], rng) for i in range(per_entity)]
+    examples += [fill(negative[i % len(negative)], rng) for i in range(negatives)]
+    return examples
+
+
+# --- scoring --------------------------------------------------------------------------------------
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+
+
+def evaluate(detect: Callable[[str], Iterable[Span]], corpus: list[Example]) -> dict:
+    """Span-level precision/recall per entity and overall, and false alarms on negatives."""
+    counts = {e: {"tp_pred": 0, "pred": 0, "found": 0, "gold": 0} for e in ENTITIES}
+    negative_false_alarms = 0
+    for example in corpus:
+        predicted = list(detect(example.text))
+        if not example.spans:
+            negative_false_alarms += bool(predicted)
+        for span in predicted:
+            counts[span[0]]["pred"] += 1
+            counts[span[0]]["tp_pred"] += any(_overlaps(span, g) for g in example.spans)
+        for gold in example.spans:
+            counts[gold[0]]["gold"] += 1
+            counts[gold[0]]["found"] += any(_overlaps(gold, p) for p in predicted)
+
+    def ratios(c: dict) -> dict:
+        return {
+            "precision": round(c["tp_pred"] / c["pred"], 4) if c["pred"] else None,
+            "recall": round(c["found"] / c["gold"], 4) if c["gold"] else None,
+            "predicted": c["pred"],
+            "gold": c["gold"],
+        }
+
+    total = {k: sum(c[k] for c in counts.values()) for k in ("tp_pred", "pred", "found", "gold")}
+    return {
+        "overall": ratios(total),
+        "per_entity": {e: ratios(c) for e, c in counts.items()},
+        "negatives_with_false_alarm": negative_false_alarms,
+        "negatives": sum(not e.spans for e in corpus),
+    }
+
+
+def errors(detect: Callable[[str], Iterable[Span]], corpus: list[Example]) -> list[dict]:
+    """Misses and false alarms with their (synthetic) text, for tuning on the dev split."""
+    found = []
+    for example in corpus:
+        predicted = list(detect(example.text))
+        wrong = [p for p in predicted if not any(_overlaps(p, g) for g in example.spans)]
+        missed = [g for g in example.spans if not any(_overlaps(g, p) for p in predicted)]
+        if wrong or missed:
+            found.append(
+                {
+                    "text": example.text,
+                    "false_alarms": [(e, example.text[s:t]) for e, s, t in wrong],
+                    "missed": [(e, example.text[s:t]) for e, s, t in missed],
+                }
+            )
+    return found
