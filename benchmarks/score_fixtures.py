@@ -35,17 +35,12 @@ def direct(inputs: list[Path], config, out: Path) -> dict:
     start = time.perf_counter()
     ids = steps.ingest_step(inputs, config, store, run_id)["session_ids"]
     timings["ingest"] = time.perf_counter() - start
-    passages = 0
-    for name, step in (
-        ("segment", steps.segment_step),
-        ("classify", steps.classify_step),
-        ("estimate", steps.estimate_step),
-        ("flag", steps.flag_step),
-    ):
-        start = time.perf_counter()
-        value = step(ids, config, store)
-        timings[name] = time.perf_counter() - start
-        passages = value if name == "segment" else passages
+    scored = steps.score_step(ids, config, store, run_id)
+    timings.update(scored["seconds"])
+    passages = scored["passages"]
+    start = time.perf_counter()
+    steps.flag_step(ids, config, store)
+    timings["flag"] = time.perf_counter() - start
     start = time.perf_counter()
     export_outputs(store, out, {"model_version": "bench", "config_hash": "bench"}, [])
     timings["export"] = time.perf_counter() - start

@@ -87,38 +87,92 @@ def score(
 
     Example: alliance score data/fixtures/sessions.jsonl --out out/
     """
+    _run_flow("score", inputs, out, config, model, store, overrides, include_text)
+
+
+def _run_flow(
+    job: str,
+    inputs: list[Path],
+    out: Path,
+    config: Path | None,
+    model: Path | None,
+    store: str | None,
+    overrides: list[str] | None,
+    include_text: bool,
+) -> None:
+    """Validate everything cheap first, then run the ``score`` or ``nightly`` flow."""
     _private_environment()
     settings = _load(config, overrides, model)
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise _fail(f"input not found: {', '.join(missing)}")
     from pipeline.artifacts import ArtifactError
-    from pipeline.flows import score_flow
+    from pipeline.flows import nightly_flow, score_flow
+    from pipeline.locking import RunLockedError
     from pipeline.steps import load_model
     from pipeline.store import default_url
 
     out.mkdir(parents=True, exist_ok=True)
     url = store or settings.store.url or default_url(out)
+    flow = score_flow if job == "score" else nightly_flow
     try:
         # Fail fast, before Prefect starts, when the model or encoder cannot be trusted.
         load_model(settings)
-        with console.status("Scoring sessions (Prefect flow 'score')..."):
-            info = score_flow(
+        with console.status(f"Scoring sessions (Prefect flow '{job}')..."):
+            info = flow(
                 inputs=[str(p.resolve()) for p in inputs],
                 out_dir=str(out.resolve()),
                 config=settings.model_dump(mode="json"),
                 store_url=url,
                 include_text=include_text,
             )
+    except RunLockedError as error:
+        console.print(f"[bold yellow]refused:[/] {error}")
+        raise typer.Exit(code=3) from None
     except (ArtifactError, FileNotFoundError, ValueError) as error:
         raise _fail(str(error)) from None
     counts = info["counts"]
     console.print(
-        f"[green]done[/]: {counts['sessions_scored']} sessions scored, "
-        f"{counts['passages']} passages, {counts['flags']} flags, "
-        f"{counts['quarantined']} quarantined."
+        f"[green]done[/]: {counts['sessions_scored']} sessions scored "
+        f"({counts['new_or_amended']} new or amended), {counts['passages']} passages, "
+        f"{counts['flags']} flags in the store, {counts['quarantined']} quarantined."
     )
     console.print(f"Report: {(out / 'report.html').resolve()}")
+
+
+@app.command()
+def nightly(
+    inputs: Annotated[
+        list[Path],
+        typer.Option("--input", "-i", help="JSONL/CSV file or folder of .txt notes; repeatable."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLAlchemy URL of the long-lived result store, e.g. sqlite:////srv/alliance.db "
+            "or postgresql+psycopg://alliance@localhost/alliance (default: SQLite in --out)."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    model: ModelOption = None,
+    overrides: SetOption = None,
+    include_text: Annotated[
+        bool, typer.Option("--include-text", help="Write passage text into passages.jsonl.")
+    ] = False,
+) -> None:
+    """The clinic's unattended nightly run (Prefect flow 'nightly'): resumable, exactly once.
+
+    Scores every session not yet scored for its (session id, content hash, model version):
+    new sessions, amended notes (the earlier result is kept as history), sessions a stopped
+    run left unscored, and all sessions after a new model is promoted. Each session commits
+    in its own transaction, so after a crash (even kill -9) the same command finishes the
+    job. A second run on the same store or output folder is refused (exit status 3). Bad
+    records are quarantined; the exit status is 0 when the run finished.
+
+    Example: alliance nightly --input /data/notes/ --store sqlite:////srv/alliance.db --out out/
+    """
+    _run_flow("nightly", inputs, out, config, model, store, overrides, include_text)
 
 
 @app.command()

@@ -46,8 +46,22 @@ class EncoderConfig(Strict):
 
 
 class IngestConfig(Strict):
+    """Input limits; a record outside them is quarantined (codes in ``pipeline.ingest.validate``).
+
+    Attributes:
+        max_note_bytes: Largest note, or total transcript turn text, in UTF-8 bytes.
+        max_turns: Most turns in one transcript.
+        max_future_days: How many days after today a ``session_date`` may lie (time zones and
+            notes written ahead of a late-evening session); later dates are FUTURE_DATE.
+        max_control_char_ratio: Largest share of control characters other than tab, newline
+            and carriage return in free text (note, turn text, metadata values) before the
+            record is CONTROL_CHARACTERS junk. NUL is never accepted.
+    """
+
     max_note_bytes: int = Field(200_000, ge=1)
     max_turns: int = Field(2_000, ge=1)
+    max_future_days: int = Field(1, ge=0)
+    max_control_char_ratio: float = Field(0.01, ge=0.0, le=1.0)
 
 
 class NlpConfig(Strict):
@@ -66,6 +80,15 @@ class StoreConfig(Strict):
     url: str | None = None
 
 
+class RunConfig(Strict):
+    """How a scoring run batches its work."""
+
+    # Sessions segmented and scored together; each is still committed on its own.
+    sessions_per_batch: int = Field(64, ge=1)
+    # Sessions per Prefect task: the unit a task runner (e.g. Dask) distributes.
+    sessions_per_task: int = Field(2_000, ge=1)
+
+
 class AllianceConfig(Strict):
     """Everything one run needs; see ``configs/default.yaml`` for the documented defaults."""
 
@@ -75,6 +98,7 @@ class AllianceConfig(Strict):
     nlp: NlpConfig = NlpConfig()
     flags: FlagsConfig = FlagsConfig()
     store: StoreConfig = StoreConfig()
+    run: RunConfig = RunConfig()
 
     def digest(self) -> str:
         """Short, stable hash of the effective configuration (recorded in ``run.json``)."""

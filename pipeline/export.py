@@ -36,6 +36,16 @@ SESSION_COLUMNS = [
 ]
 
 
+CONTRACT_FILES = (
+    "passages.jsonl",
+    "sessions.csv",
+    "flags.jsonl",
+    "quarantine.jsonl",
+    "report.html",
+    "run.json",
+)
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file in the same folder, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,6 +57,13 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _remove_stale_temporaries(out_dir: Path) -> None:
+    """Temporary files a killed export left behind (the targets themselves are intact)."""
+    for name in CONTRACT_FILES:
+        for stale in out_dir.glob(f".{name}.*"):
+            stale.unlink(missing_ok=True)
 
 
 def evidence_in_context(pairs, position: int, width: int = 1) -> list[tuple]:
@@ -110,22 +127,13 @@ def export_outputs(
         writer.writerow(row)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        name: out_dir / name
-        for name in (
-            "passages.jsonl",
-            "sessions.csv",
-            "flags.jsonl",
-            "quarantine.jsonl",
-            "report.html",
-            "run.json",
-        )
-    }
+    _remove_stale_temporaries(out_dir)
+    paths = {name: out_dir / name for name in CONTRACT_FILES}
     write_atomic(paths["passages.jsonl"], _jsonl(passage_rows))
     write_atomic(paths["sessions.csv"], buffer.getvalue())
     write_atomic(paths["flags.jsonl"], _jsonl(f.model_dump(mode="json") for f in flags))
     write_atomic(paths["quarantine.jsonl"], _jsonl(q.model_dump(mode="json") for q in quarantined))
-    temporary = out_dir / ".report.html.tmp"
+    temporary = out_dir / ".report.html.tmp"  # removed by _remove_stale_temporaries if killed
     render_report(temporary, estimates, flags, evidence, run_info)
     os.replace(temporary, paths["report.html"])
     write_atomic(paths["run.json"], json.dumps(run_info, indent=2, sort_keys=True, default=str))

@@ -15,6 +15,7 @@ from prefect import flow, task
 from pipeline import __version__, steps
 from pipeline.config import AllianceConfig
 from pipeline.export import export_outputs
+from pipeline.locking import run_lock
 from pipeline.store import Store
 
 
@@ -27,19 +28,9 @@ def ingest_task(paths: list[str], config: dict, store_url: str, run_id: str) -> 
     return steps.ingest_step([Path(p) for p in paths], _config(config), Store(store_url), run_id)
 
 
-@task(name="segment", persist_result=False)
-def segment_task(session_ids: list[str], config: dict, store_url: str) -> int:
-    return steps.segment_step(session_ids, _config(config), Store(store_url))
-
-
-@task(name="classify", persist_result=False)
-def classify_task(session_ids: list[str], config: dict, store_url: str) -> int:
-    return steps.classify_step(session_ids, _config(config), Store(store_url))
-
-
-@task(name="estimate", persist_result=False)
-def estimate_task(session_ids: list[str], config: dict, store_url: str) -> int:
-    return steps.estimate_step(session_ids, _config(config), Store(store_url))
+@task(name="score-sessions", persist_result=False)
+def score_task(session_ids: list[str], config: dict, store_url: str, run_id: str) -> dict:
+    return steps.score_step(session_ids, _config(config), Store(store_url), run_id)
 
 
 @task(name="flag", persist_result=False)
@@ -54,6 +45,77 @@ def export_task(
     store = Store(store_url)
     paths = export_outputs(store, Path(out_dir), run_info, store.quarantine(run_id), include_text)
     return [str(p) for p in paths.values()]
+
+
+def _partitions(ids: list[str], size: int) -> list[list[str]]:
+    return [ids[begin : begin + size] for begin in range(0, len(ids), size)] or [[]]
+
+
+def run_pipeline(
+    job: str, inputs: list[str], out_dir: str, config: dict, store_url: str, include_text: bool
+) -> dict:
+    """The body of the ``score`` and ``nightly`` flows (must run inside a flow).
+
+    Holds the run lock of the store and the output folder for the whole run; ingests,
+    scores every pending session (each committed on its own), recomputes the flags of the
+    clients touched and exports the store's current state.
+    """
+    settings = _config(config)
+    run_id = uuid.uuid4().hex[:12]
+    with run_lock(store_url, Path(out_dir)):
+        store = Store(store_url)
+        model = steps.load_model(settings)
+        info: dict = {
+            "run_id": run_id,
+            "job": job,
+            "status": "running",
+            "alliance_version": __version__,
+            "model_version": model.version,
+            "model_manifest_sha256": model.manifest.get("files", {}),
+            "encoder_sha256": settings.encoder.sha256,
+            "config_hash": settings.digest(),
+        }
+        info["resumes_after"] = store.mark_interrupted_runs()
+        store.record_run(run_id, info)
+        timings: dict[str, float] = {}
+        try:
+            start = time.perf_counter()
+            ingested = ingest_task(inputs, config, store_url, run_id)
+            timings["ingest"] = round(time.perf_counter() - start, 3)
+            ids = ingested["session_ids"]
+            scored = {"sessions": 0, "skipped": 0, "passages": 0}
+            for part in _partitions(ids, settings.run.sessions_per_task):
+                result = score_task(part, config, store_url, run_id)
+                for key in scored:
+                    scored[key] += result[key]
+                for stage, seconds in result["seconds"].items():
+                    timings[stage] = round(timings.get(stage, 0.0) + seconds, 3)
+            start = time.perf_counter()
+            flag_task(ids, config, store_url)
+            timings["flag"] = round(time.perf_counter() - start, 3)
+            info["counts"] = {
+                "records_read": ingested["read"],
+                "sessions_valid": ingested["valid"],
+                "new_or_amended": ingested["new_or_amended"],
+                "quarantined": ingested["quarantined"],
+                "sessions_pending": len(ids),
+                "sessions_scored": scored["sessions"],
+                "sessions_skipped": scored["skipped"],
+                "passages": scored["passages"],
+                "estimates": len(store.estimates()),
+                "flags": len(store.flags()),
+            }
+            info["status"] = "finished"
+            info["timings_s"] = timings
+            start = time.perf_counter()
+            export_task(out_dir, store_url, run_id, info, include_text)
+            timings["export"] = round(time.perf_counter() - start, 3)
+        except BaseException as error:
+            # The exception's type only: messages from libraries might quote input text.
+            store.record_run(run_id, {**info, "status": "failed", "error": type(error).__name__})
+            raise
+        store.record_run(run_id, info)
+        return info
 
 
 @flow(name="score", persist_result=False, log_prints=False)
@@ -76,47 +138,24 @@ def score_flow(
     Returns:
         The run summary written to run.json.
     """
-    run_id = uuid.uuid4().hex[:12]
-    timings: dict[str, float] = {}
+    return run_pipeline("score", inputs, out_dir, config, store_url, include_text)
 
-    def timed(name, future_fn, *args):
-        start = time.perf_counter()
-        value = future_fn(*args)
-        timings[name] = round(time.perf_counter() - start, 3)
-        return value
 
-    ingested = timed("ingest", ingest_task, inputs, config, store_url, run_id)
-    ids = ingested["session_ids"]
-    n_passages = timed("segment", segment_task, ids, config, store_url)
-    n_scored = timed("classify", classify_task, ids, config, store_url)
-    n_estimates = timed("estimate", estimate_task, ids, config, store_url)
-    n_flags = timed("flag", flag_task, ids, config, store_url)
-    settings = _config(config)
-    model = steps.load_model(settings)
-    run_info = {
-        "run_id": run_id,
-        "alliance_version": __version__,
-        "model_version": model.version,
-        "model_manifest_sha256": model.manifest.get("files", {}),
-        "encoder_sha256": settings.encoder.sha256,
-        "config_hash": settings.digest(),
-        "counts": {
-            "records_read": ingested["read"],
-            "sessions_valid": ingested["valid"],
-            "sessions_scored": len(ids),
-            "quarantined": ingested["quarantined"],
-            "passages": n_passages,
-            "passages_scored": n_scored,
-            "estimates": n_estimates,
-            "flags": n_flags,
-        },
-        "timings_s": timings,
-    }
-    start = time.perf_counter()
-    export_task(out_dir, store_url, run_id, run_info, include_text)
-    timings["export"] = round(time.perf_counter() - start, 3)
-    Store(store_url).record_run(run_id, run_info)
-    return run_info
+@flow(name="nightly", persist_result=False, log_prints=False)
+def nightly_flow(
+    inputs: list[str],
+    out_dir: str,
+    config: dict,
+    store_url: str,
+    include_text: bool = False,
+) -> dict:
+    """The clinic's unattended run: score every session not yet scored for its (id, content,
+    model version), exactly once, resuming wherever an earlier run stopped.
+
+    Same arguments and result as :func:`score_flow`; the store is usually a long-lived
+    database rather than a file in the output folder.
+    """
+    return run_pipeline("nightly", inputs, out_dir, config, store_url, include_text)
 
 
 @task(name="train-candidate", persist_result=False)

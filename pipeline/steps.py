@@ -6,6 +6,7 @@ writes its results back, so no note text travels between steps or into Prefect.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -15,15 +16,13 @@ import numpy as np
 from pipeline.aggregate import estimate_sessions, session_row
 from pipeline.classify import score_passages
 from pipeline.config import AllianceConfig, EncoderConfig
-from pipeline.features import SIGNAL_NAMES, pooled_vectors
+from pipeline.features import SIGNAL_NAMES, pooled_vectors, session_vector
 from pipeline.flags import compute_flags, load_flag_rules
 from pipeline.ingest import ingest_paths
 from pipeline.model import AllianceModel
 from pipeline.nlp.factory import cached_nlp
 from pipeline.nlp.segment import segment_sessions
 from pipeline.store import Store
-
-SESSIONS_PER_CHUNK = 200  # sessions scored together: bounds memory on large batches
 
 
 @lru_cache(maxsize=2)
@@ -37,7 +36,12 @@ def load_model(config: AllianceConfig) -> AllianceModel:
 
 
 def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run_id: str) -> dict:
-    """Read and validate inputs, quarantine bad records, store new or changed sessions."""
+    """Read and validate inputs, quarantine bad records, store new or amended sessions.
+
+    Returns:
+        Counts, and ``session_ids``: every pending session (new, amended, left unscored by a
+        run that stopped part-way, or not yet scored by the current model version).
+    """
     result = ingest_paths([Path(p) for p in paths], config.ingest)
     changed: list[str] = []
     by_source: dict[str, list] = {}
@@ -46,82 +50,95 @@ def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run
     for source, sessions in by_source.items():
         changed += store.upsert_sessions(sessions, source)
     store.add_quarantine(run_id, result.quarantined)
-    # Sessions left unscored by an earlier run that stopped part-way are finished now too.
-    fresh = set(changed)
-    changed += [i for i in store.unestimated_session_ids() if i not in fresh]
     return {
         "read": len(result.sessions) + len(result.quarantined),
         "valid": len(result.sessions),
         "quarantined": len(result.quarantined),
-        "session_ids": changed,
+        "new_or_amended": len(changed),
+        "session_ids": store.pending_session_ids(load_model(config).version),
     }
 
 
-def segment_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) -> int:
-    """Sections, sentence passages and negation for each session; returns passages written."""
-    nlp = cached_nlp(Path(config.nlp.sections_file), config.nlp.default_section)
-    total = 0
-    for session, passages in segment_sessions(store.sessions(session_ids), nlp):
-        store.replace_passages(session.session_id, passages)
-        total += len(passages)
-    return total
+def score_step(
+    session_ids: Sequence[str], config: AllianceConfig, store: Store, run_id: str
+) -> dict:
+    """Segment, classify and estimate sessions; commit each session in its own transaction.
 
+    Sessions are processed in batches of ``config.run.sessions_per_batch`` (one ``nlp.pipe``
+    stream and one model batch stream per batch), so memory is bounded by the batch.
 
-def classify_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) -> int:
-    """Score every passage and pool each session's passage vectors; returns passages scored.
-
-    Sessions are processed in chunks of whole sessions, so memory stays bounded.
+    Returns:
+        Sessions committed, sessions skipped (changed or already scored meanwhile), passages
+        scored, and seconds spent per stage.
     """
     model = load_model(config)
+    nlp = cached_nlp(Path(config.nlp.sections_file), config.nlp.default_section)
     ids = list(session_ids)
-    total = 0
-    for begin in range(0, len(ids), SESSIONS_PER_CHUNK):
-        grouped = store.passages(ids[begin : begin + SESSIONS_PER_CHUNK])
-        passages = [passage for pairs in grouped.values() for passage, _ in pairs]
-        if not passages:
-            continue
-        scores, vectors = score_passages(passages, model.scorer)
-        store.save_scores(scores, model.version)
-        offsets = np.cumsum([0] + [len(pairs) for pairs in grouped.values()])
-        store.save_vectors(
-            {
-                sid: pooled_vectors(vectors[offsets[i] : offsets[i + 1]])
-                for i, sid in enumerate(grouped)
-            },
+    size = config.run.sessions_per_batch
+    done = {"sessions": 0, "skipped": 0, "passages": 0}
+    seconds = dict.fromkeys(("segment", "classify", "estimate", "commit"), 0.0)
+
+    def timed(stage: str, function, *args):
+        start = time.perf_counter()
+        value = function(*args)
+        seconds[stage] += time.perf_counter() - start
+        return value
+
+    for begin in range(0, len(ids), size):
+        chunk = ids[begin : begin + size]
+        hashes = store.content_hashes(chunk)
+        sessions = store.sessions(chunk)
+        segmented = timed("segment", lambda items: list(segment_sessions(items, nlp)), sessions)
+        passages = [passage for _, session_passages in segmented for passage in session_passages]
+        scores, vectors = timed("classify", score_passages, passages, model.scorer)
+        offsets = np.cumsum([0] + [len(p) for _, p in segmented])
+        width = vectors.shape[1] * 2 if len(passages) else 0
+        rows, signals, pairs = {}, {}, {}
+        for i, (session, session_passages) in enumerate(segmented):
+            sid = session.session_id
+            pairs[sid] = [(p, scores[p.passage_id]) for p in session_passages]
+            named = session_row(pairs[sid])
+            pooled = pooled_vectors(vectors[offsets[i] : offsets[i + 1]])
+            if len(pooled) == 0 and width:  # a session without passages: neutral vector part
+                pooled = np.zeros(width)
+            rows[sid] = session_vector(named, pooled)
+            signals[sid] = dict(zip(SIGNAL_NAMES, np.round(named, 5).tolist()))
+        counts = {sid: len(p) for sid, p in pairs.items()}
+        estimates = timed(
+            "estimate",
+            estimate_sessions,
+            sessions,
+            rows,
+            counts,
+            model.estimator,
             model.version,
         )
-        total += len(passages)
-    return total
+        for estimate in estimates:
+            sid = estimate.session_id
+            committed = timed(
+                "commit",
+                store.commit_session,
+                hashes[sid],
+                pairs[sid],
+                rows[sid][len(SIGNAL_NAMES) :],
+                estimate,
+                signals[sid],
+                run_id,
+            )
+            done["sessions" if committed else "skipped"] += 1
+            done["passages"] += counts[sid] if committed else 0
+    return {**done, "seconds": {k: round(v, 3) for k, v in seconds.items()}}
 
 
-def session_inputs(
-    store: Store, session_ids: Sequence[str]
-) -> tuple[dict[str, np.ndarray], dict[str, dict[str, float]], dict[str, int]]:
-    """Estimator input row, named signals and passage count of each stored session.
-
-    Sessions without stored vectors (not yet classified) get their signals only.
-    """
+def stored_session_rows(store: Store, session_ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """Estimator input rows of stored, scored sessions, exactly as :func:`score_step` built them
+    (used to fit the session estimator on a clinic's ratings)."""
     scored = store.passages(session_ids)
     vectors = store.vectors(session_ids)
-    rows, signals, counts = {}, {}, {}
-    for session_id in session_ids:
-        pairs = scored.get(session_id, [])
-        row = session_row(pairs)
-        signals[session_id] = dict(zip(SIGNAL_NAMES, np.round(row, 5).tolist()))
-        pooled = vectors.get(session_id)
-        rows[session_id] = row if pooled is None else np.concatenate([row, pooled])
-        counts[session_id] = len(pairs)
-    return rows, signals, counts
-
-
-def estimate_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) -> int:
-    """Per-session estimates with intervals from the scored passages; returns sessions done."""
-    model = load_model(config)
-    sessions = store.sessions(session_ids)
-    rows, signals, counts = session_inputs(store, [s.session_id for s in sessions])
-    estimates = estimate_sessions(sessions, rows, counts, model.estimator, model.version)
-    store.save_estimates(estimates, signals)
-    return len(estimates)
+    return {
+        sid: session_vector(session_row(scored.get(sid, [])), vectors.get(sid))
+        for sid in session_ids
+    }
 
 
 def flag_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) -> int:

@@ -2,6 +2,12 @@
 
 The store is the one place that holds note text besides the report. Prefect tasks pass session
 ids to each other and read what they need from here.
+
+Exactly-once scoring: a session is *pending* until the ``estimates`` table holds a result for
+its current (content hash, model version). :meth:`Store.commit_session` writes a session's
+passages, scores, pooled vector and estimate in one transaction, so a run killed at any moment
+leaves every session either fully scored or pending, and the next run picks up the pending ones.
+An amended note (same id, new content) keeps its earlier record and estimate as history.
 """
 
 from __future__ import annotations
@@ -26,8 +32,11 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
+    event,
     insert,
+    or_,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 
@@ -64,13 +73,42 @@ passages_table = Table(
     Column("model_version", String(64), nullable=True),
 )
 
+session_history_table = Table(
+    "session_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(200), nullable=False, index=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("ingested_at", DateTime, nullable=False),
+    Column("superseded_at", DateTime, nullable=False),
+)
+
 estimates_table = Table(
     "estimates",
     metadata,
     Column("session_id", String(200), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("model_version", String(64), nullable=False),
     Column("estimate", JSON, nullable=False),
     Column("features", JSON, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("scored_at", DateTime, nullable=False),
+)
+
+estimate_history_table = Table(
+    "estimate_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(200), nullable=False, index=True),
+    Column("content_hash", String(64), nullable=False),
     Column("model_version", String(64), nullable=False),
+    Column("estimate", JSON, nullable=False),
+    Column("features", JSON, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("scored_at", DateTime, nullable=False),
+    Column("superseded_at", DateTime, nullable=False),
 )
 
 vectors_table = Table(
@@ -117,6 +155,19 @@ def _chunks(items: Sequence, size: int = 500) -> Iterable[Sequence]:
         yield items[begin : begin + size]
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers (exports, reports) run while a nightly run commits; synchronous=NORMAL
+    # in WAL mode still never corrupts the database or loses a commit on a process crash.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class Store:
     """Typed access to the result tables.
 
@@ -127,49 +178,67 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        sqlite = url.startswith("sqlite")
+        self.engine: Engine = create_engine(
+            url, future=True, connect_args={"timeout": 60} if sqlite else {}
+        )
+        if sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
 
     # -- sessions -------------------------------------------------------------------------
     def upsert_sessions(self, sessions: Sequence[Session], source: str) -> list[str]:
-        """Store sessions; an id whose content changed replaces the old record and its results.
+        """Store sessions in one transaction. An id whose content changed (an amended note)
+        replaces the current record; the old record goes to ``session_history``, and its
+        results stay until the new content is scored (then they become history too).
 
         Returns:
-            Ids of sessions that are new or changed (those that need scoring).
+            Ids of sessions that are new or changed.
         """
         changed = []
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = _now()
+        columns = sessions_table.c
         with self.engine.begin() as connection:
             for session in sessions:
                 content_hash = session.content_hash()
-                known = connection.execute(
-                    select(sessions_table.c.content_hash).where(
-                        sessions_table.c.session_id == session.session_id
+                known = (
+                    connection.execute(
+                        select(sessions_table).where(columns.session_id == session.session_id)
                     )
-                ).scalar_one_or_none()
-                if known == content_hash:
-                    continue
-                if known is not None:
-                    self._forget(connection, [session.session_id])
-                connection.execute(
-                    insert(sessions_table).values(
-                        session_id=session.session_id,
-                        client_id=session.client_id,
-                        clinician_id=session.clinician_id,
-                        session_date=session.session_date,
-                        content_hash=content_hash,
-                        source=source,
-                        record=session.model_dump(mode="json"),
-                        ingested_at=now,
-                    )
+                    .mappings()
+                    .one_or_none()
                 )
+                if known is not None and known["content_hash"] == content_hash:
+                    continue
+                values = {
+                    "client_id": session.client_id,
+                    "clinician_id": session.clinician_id,
+                    "session_date": session.session_date,
+                    "content_hash": content_hash,
+                    "source": source,
+                    "record": session.model_dump(mode="json"),
+                    "ingested_at": now,
+                }
+                if known is None:
+                    connection.execute(
+                        insert(sessions_table).values(session_id=session.session_id, **values)
+                    )
+                else:
+                    connection.execute(
+                        insert(session_history_table).values(
+                            **{k: known[k] for k in ("session_id", "content_hash", "source")},
+                            record=known["record"],
+                            ingested_at=known["ingested_at"],
+                            superseded_at=now,
+                        )
+                    )
+                    connection.execute(
+                        update(sessions_table)
+                        .where(columns.session_id == session.session_id)
+                        .values(**values)
+                    )
                 changed.append(session.session_id)
         return changed
-
-    @staticmethod
-    def _forget(connection, session_ids: Sequence[str]) -> None:
-        for table in (sessions_table, passages_table, estimates_table, vectors_table):
-            connection.execute(delete(table).where(table.c.session_id.in_(session_ids)))
 
     def _select(self, query, column, values: Sequence[str] | None) -> list:
         """Rows of ``query``, restricted to ``column IN values`` (chunked, so any number of
@@ -194,13 +263,33 @@ class Store:
         with self.engine.connect() as connection:
             return list(connection.execute(select(sessions_table.c.session_id)).scalars())
 
-    def unestimated_session_ids(self) -> list[str]:
-        """Sessions stored without an estimate (e.g. a run that stopped part-way)."""
-        query = select(sessions_table.c.session_id).where(
-            ~sessions_table.c.session_id.in_(select(estimates_table.c.session_id))
+    def pending_session_ids(self, model_version: str) -> list[str]:
+        """Sessions without a result for their current content and this model version: new
+        and amended sessions, sessions a stopped run left unscored, and every session after a
+        new model is promoted. Ordered by client, date and id."""
+        s, e = sessions_table.c, estimates_table.c
+        query = (
+            select(s.session_id)
+            .select_from(sessions_table.outerjoin(estimates_table, s.session_id == e.session_id))
+            .where(
+                or_(
+                    e.session_id.is_(None),
+                    e.content_hash != s.content_hash,
+                    e.model_version != model_version,
+                )
+            )
+            .order_by(s.client_id, s.session_date, s.session_id)
         )
         with self.engine.connect() as connection:
             return list(connection.execute(query).scalars())
+
+    def content_hashes(self, session_ids: Sequence[str]) -> dict[str, str]:
+        rows = self._select(
+            select(sessions_table.c.session_id, sessions_table.c.content_hash),
+            sessions_table.c.session_id,
+            session_ids,
+        )
+        return dict(rows)
 
     def client_ids(self, session_ids: Sequence[str]) -> list[str]:
         rows = self._select(
@@ -214,17 +303,91 @@ class Store:
         )
         return [session_id for (session_id,) in rows]
 
-    # -- passages and scores --------------------------------------------------------------
-    def replace_passages(self, session_id: str, passages: Sequence[Passage]) -> None:
+    # -- passages, scores and estimates ------------------------------------------------------
+    def commit_session(
+        self,
+        content_hash: str,
+        passages: Sequence[tuple[Passage, PassageScores]],
+        vector: np.ndarray,
+        estimate: SessionEstimate,
+        features: dict[str, float],
+        run_id: str,
+    ) -> bool:
+        """Write one session's scored passages, pooled vector and estimate in one transaction.
+
+        Args:
+            content_hash: The content the results were computed from. Nothing is written when
+                the stored session has changed since (the next run scores the new content) or
+                when this content already has a result from this model version.
+            passages: The session's passages with their scores, in order.
+            vector: Pooled passage vectors (inputs of the session estimator).
+            estimate: The session estimate.
+            features: Named session signals (read again by flags and the report).
+            run_id: The run that produced the results.
+
+        Returns:
+            True when the results were committed.
+        """
+        session_id = estimate.session_id
+        now = _now()
         with self.engine.begin() as connection:
-            connection.execute(
-                delete(passages_table).where(passages_table.c.session_id == session_id)
+            current = connection.execute(
+                select(sessions_table.c.content_hash).where(
+                    sessions_table.c.session_id == session_id
+                )
+            ).scalar_one_or_none()
+            if current != content_hash:
+                return False
+            earlier = (
+                connection.execute(
+                    select(estimates_table).where(estimates_table.c.session_id == session_id)
+                )
+                .mappings()
+                .one_or_none()
             )
+            if earlier is not None:
+                if (earlier["content_hash"], earlier["model_version"]) == (
+                    content_hash,
+                    estimate.model_version,
+                ):
+                    return False
+                connection.execute(
+                    insert(estimate_history_table).values(**earlier, superseded_at=now)
+                )
+            for table in (passages_table, vectors_table, estimates_table):
+                connection.execute(delete(table).where(table.c.session_id == session_id))
             if passages:
                 connection.execute(
                     insert(passages_table),
-                    [{**p.model_dump(exclude={"index"}), "idx": p.index} for p in passages],
+                    [
+                        {
+                            **passage.model_dump(exclude={"index"}),
+                            "idx": passage.index,
+                            "scores": scores.model_dump(mode="json"),
+                            "model_version": estimate.model_version,
+                        }
+                        for passage, scores in passages
+                    ],
                 )
+            connection.execute(
+                insert(vectors_table).values(
+                    session_id=session_id,
+                    vector=np.asarray(vector, dtype=np.float32).tobytes(),
+                    model_version=estimate.model_version,
+                )
+            )
+            connection.execute(
+                insert(estimates_table).values(
+                    session_id=session_id,
+                    content_hash=content_hash,
+                    model_version=estimate.model_version,
+                    estimate=estimate.model_dump(mode="json"),
+                    features=features,
+                    run_id=run_id,
+                    scored_at=now,
+                )
+            )
+        return True
 
     def passages(
         self, session_ids: Sequence[str]
@@ -247,35 +410,6 @@ class Store:
                     out[row["session_id"]].append((passage, scores))
         return dict(out)
 
-    def save_scores(self, scores: dict[str, PassageScores], model_version: str) -> None:
-        with self.engine.begin() as connection:
-            for passage_id, value in scores.items():
-                connection.execute(
-                    passages_table.update()
-                    .where(passages_table.c.passage_id == passage_id)
-                    .values(scores=value.model_dump(mode="json"), model_version=model_version)
-                )
-
-    def save_vectors(self, vectors: dict[str, np.ndarray], model_version: str) -> None:
-        """Pooled passage vectors per session (inputs of the session estimator)."""
-        if not vectors:
-            return
-        with self.engine.begin() as connection:
-            connection.execute(
-                delete(vectors_table).where(vectors_table.c.session_id.in_(list(vectors)))
-            )
-            connection.execute(
-                insert(vectors_table),
-                [
-                    {
-                        "session_id": sid,
-                        "vector": np.asarray(v, dtype=np.float32).tobytes(),
-                        "model_version": model_version,
-                    }
-                    for sid, v in vectors.items()
-                ],
-            )
-
     def vectors(self, session_ids: Sequence[str]) -> dict[str, np.ndarray]:
         rows = self._select(
             select(vectors_table.c.session_id, vectors_table.c.vector),
@@ -285,32 +419,15 @@ class Store:
         return {sid: np.frombuffer(blob, dtype=np.float32) for sid, blob in rows}
 
     # -- estimates and flags ----------------------------------------------------------------
-    def save_estimates(
-        self, estimates: Sequence[SessionEstimate], features: dict[str, dict[str, float]]
-    ) -> None:
-        """Estimates with their named session signals (read again by flags and report)."""
-        with self.engine.begin() as connection:
-            ids = [e.session_id for e in estimates]
-            connection.execute(delete(estimates_table).where(estimates_table.c.session_id.in_(ids)))
-            if estimates:
-                connection.execute(
-                    insert(estimates_table),
-                    [
-                        {
-                            "session_id": e.session_id,
-                            "estimate": e.model_dump(mode="json"),
-                            "features": features[e.session_id],
-                            "model_version": e.model_version,
-                        }
-                        for e in estimates
-                    ],
-                )
-
     def estimates(self, session_ids: Sequence[str] | None = None) -> list[SessionEstimate]:
-        """Estimates ordered by client, date and session id."""
-        rows = self._select(
-            select(estimates_table.c.estimate), estimates_table.c.session_id, session_ids
+        """Current estimates (of each session's current content), by client, date and id."""
+        s, e = sessions_table.c, estimates_table.c
+        query = (
+            select(e.estimate)
+            .join(sessions_table, s.session_id == e.session_id)
+            .where(e.content_hash == s.content_hash)
         )
+        rows = self._select(query, e.session_id, session_ids)
         estimates = [SessionEstimate.model_validate(record) for (record,) in rows]
         return sorted(estimates, key=lambda e: (e.client_id, e.session_date, e.session_id))
 
@@ -363,8 +480,67 @@ class Store:
         with self.engine.connect() as connection:
             return [Quarantined.model_validate(r) for r in connection.execute(query).scalars()]
 
-    def record_run(self, run_id: str, info: dict) -> None:
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    def estimate_history(self, session_id: str) -> list[dict]:
+        """Earlier results of a session (amended content or an older model), oldest first."""
+        h = estimate_history_table.c
+        query = (
+            select(h.content_hash, h.model_version, h.estimate, h.run_id, h.superseded_at)
+            .where(h.session_id == session_id)
+            .order_by(h.id)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def session_history(self, session_id: str) -> list[dict]:
+        """Earlier records of an amended session (content hash, source, times), oldest first."""
+        h = session_history_table.c
+        query = (
+            select(h.content_hash, h.source, h.ingested_at, h.superseded_at)
+            .where(h.session_id == session_id)
+            .order_by(h.id)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def scoring_events(self) -> list[tuple[str, str, str]]:
+        """Every (session id, content hash, model version) ever scored, current and history:
+        exactly-once scoring means no triple appears twice."""
+        columns = ("session_id", "content_hash", "model_version")
+        with self.engine.connect() as connection:
+            events = []
+            for table in (estimates_table, estimate_history_table):
+                query = select(*(table.c[name] for name in columns))
+                events += [tuple(row) for row in connection.execute(query)]
+            return events
+
+    def runs(self) -> list[dict]:
+        query = select(runs_table.c.run_id, runs_table.c.started_at, runs_table.c.info)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(runs_table.c.started_at)).mappings()
+            return [dict(row) for row in rows]
+
+    def mark_interrupted_runs(self) -> list[str]:
+        """Mark runs still recorded as running as interrupted; call only while holding the run
+        lock (then no other run can be alive). Returns their ids."""
         with self.engine.begin() as connection:
-            connection.execute(delete(runs_table).where(runs_table.c.run_id == run_id))
-            connection.execute(insert(runs_table).values(run_id=run_id, started_at=now, info=info))
+            rows = connection.execute(select(runs_table.c.run_id, runs_table.c.info)).all()
+            stale = [run_id for run_id, info in rows if info.get("status") == "running"]
+            for run_id, info in rows:
+                if run_id in stale:
+                    connection.execute(
+                        update(runs_table)
+                        .where(runs_table.c.run_id == run_id)
+                        .values(info={**info, "status": "interrupted"})
+                    )
+        return stale
+
+    def record_run(self, run_id: str, info: dict) -> None:
+        """Insert or update a run's record (its start time is kept on updates)."""
+        with self.engine.begin() as connection:
+            known = connection.execute(
+                update(runs_table).where(runs_table.c.run_id == run_id).values(info=info)
+            ).rowcount
+            if not known:
+                connection.execute(
+                    insert(runs_table).values(run_id=run_id, started_at=_now(), info=info)
+                )

@@ -28,7 +28,9 @@ def all_class_labels(n: int, seed: int = 0) -> list[dict[str, int]]:
     return rows
 
 
-def build_tiny_model(folder: Path, encoder_config: EncoderConfig) -> Path:
+def build_tiny_model(
+    folder: Path, encoder_config: EncoderConfig, version: str = "tiny-test"
+) -> Path:
     """Fit heads on note passages (labels of the note heads, random for the others) and a
     session estimator on random session features, then write a verified model folder."""
     passages = read_note_passages(FIXTURES / "note_passages.jsonl")[:240]
@@ -48,9 +50,48 @@ def build_tiny_model(folder: Path, encoder_config: EncoderConfig) -> Path:
     write_manifest(
         folder,
         {
-            "version": "tiny-test",
+            "version": version,
             "kind": "embedding-linear-heads",
             "encoder": {"dim": encoder.dim, "sha256": None},
         },
     )
     return folder
+
+
+def write_many_sessions(path: Path, copies: int) -> int:
+    """The fixture sessions repeated ``copies`` times under new session and client ids (a
+    larger batch for resume and lock tests); returns the number of sessions written."""
+    import json
+
+    lines = (FIXTURES / "sessions.jsonl").read_text().splitlines()
+    written = 0
+    with path.open("w") as out:
+        for copy in range(copies):
+            for line in lines:
+                record = json.loads(line)
+                record["session_id"] = f"{record['session_id']}-{copy:03d}"
+                record["client_id"] = f"{record['client_id']}-{copy:03d}"
+                out.write(json.dumps(record) + "\n")
+                written += 1
+    return written
+
+
+def tiny_cli_options(model_dir: Path, encoder_dir: Path) -> list[str]:
+    """CLI options that make ``alliance score``/``nightly`` use the tiny test model."""
+    return [
+        "--model",
+        str(model_dir),
+        "--set",
+        f"encoder.path={encoder_dir}",
+        "--set",
+        "encoder.sha256=null",
+    ]
+
+
+def private_env(prefect_home: Path) -> dict[str, str]:
+    """Environment of a CLI subprocess with its own temporary Prefect home and server."""
+    import os
+
+    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_LOGGING_LEVEL": "DEBUG"}
+    env.pop("PREFECT_API_URL", None)
+    return env

@@ -27,7 +27,7 @@ from sklearn.model_selection import GroupKFold
 from pipeline.aggregate import TARGETS, SessionAllianceEstimator
 from pipeline.artifacts import save_skops, write_manifest
 from pipeline.model import ESTIMATOR_FILE, AllianceModel
-from pipeline.steps import session_inputs
+from pipeline.steps import stored_session_rows
 from pipeline.store import Store
 
 SRS_COLUMNS = {
@@ -97,7 +97,7 @@ def session_rows(store: Store, session_ids: list[str]) -> np.ndarray:
             raise ValueError(
                 f"session {session_id} is not scored in the store; run `alliance score` on it first"
             )
-    rows, _, _ = session_inputs(store, session_ids)
+    rows = stored_session_rows(store, session_ids)
     return np.vstack([rows[session_id] for session_id in session_ids])
 
 

@@ -2,12 +2,18 @@
 
 import csv
 import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from pipeline.flows import score_flow
-from pipeline.store import default_url
+from pipeline.flows import nightly_flow, score_flow
+from pipeline.store import Store, default_url
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 PASSAGE_KEYS = {
@@ -144,3 +150,157 @@ def test_flows_rerun_scores_nothing_new(scored_run, tiny_config):
     )
     assert info["counts"]["sessions_scored"] == 0
     assert len((out / "sessions.csv").read_text().splitlines()) == 46
+
+
+# -- nightly: exactly once, amendments, model versions, the run lock, kill -9 and resume ----------
+
+
+def _nightly(inputs, out: Path, config, store_url: str) -> dict:
+    return nightly_flow(
+        inputs=[str(p) for p in inputs],
+        out_dir=str(out),
+        config=config.model_dump(mode="json"),
+        store_url=store_url,
+    )
+
+
+def test_flows_nightly_rescores_an_amended_note_and_keeps_history(
+    prefect_harness, tiny_config, tmp_path: Path
+):
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    first = _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", tiny_config, store_url)
+    assert first["counts"]["sessions_scored"] == 42
+    records = [json.loads(line) for line in (FIXTURES / "sessions.jsonl").read_text().splitlines()]
+    records[0]["note"] += "\nP: Addendum: client asked to revisit the plan next week."
+    amended = tmp_path / "amended.jsonl"
+    amended.write_text("".join(json.dumps(r) + "\n" for r in records))
+    second = _nightly([amended], tmp_path / "out", tiny_config, store_url)
+    assert second["counts"]["new_or_amended"] == 1
+    assert second["counts"]["sessions_scored"] == 1
+    store = Store(store_url)
+    session_id = records[0]["session_id"]
+    (earlier,) = store.estimate_history(session_id)
+    assert earlier["run_id"] == first["run_id"]
+    assert len(store.session_history(session_id)) == 1
+    rows = list(csv.DictReader((tmp_path / "out" / "sessions.csv").open()))
+    assert len(rows) == 42 and len({r["session_id"] for r in rows}) == 42
+    events = store.scoring_events()
+    assert len(events) == len(set(events)) == 43
+
+
+def test_flows_nightly_new_model_version_rescores_every_session_once(
+    prefect_harness, tiny_config, tiny_encoder_config, tmp_path: Path
+):
+    from tests.helpers import build_tiny_model
+
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", tiny_config, store_url)
+    newer = build_tiny_model(tmp_path / "model-2", tiny_encoder_config, version="tiny-test-2")
+    config = tiny_config.model_copy(update={"model_dir": newer})
+    info = _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", config, store_url)
+    assert info["counts"]["new_or_amended"] == 0
+    assert info["counts"]["sessions_scored"] == 42
+    assert {e.model_version for e in Store(store_url).estimates()} == {"tiny-test-2"}
+    again = _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", config, store_url)
+    assert again["counts"]["sessions_scored"] == 0
+
+
+def test_flows_nightly_refuses_to_run_beside_another_run(
+    prefect_harness, tiny_config, tmp_path: Path
+):
+    from pipeline.locking import RunLockedError, run_lock
+
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    with run_lock(store_url, tmp_path / "elsewhere"), pytest.raises(RunLockedError):
+        _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", tiny_config, store_url)
+    assert Store(store_url).estimates() == []
+
+
+def _estimates_in(database: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as connection:
+            return connection.execute("SELECT count(*) FROM estimates").fetchone()[0]
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+def _kill_then_resume(command, env, database: Path, kill_at: int, deadline_s: float = 240):
+    """Start a real run, SIGKILL its whole process group once ``kill_at`` sessions are
+    committed (0: as soon as it starts), then run the same command again to completion."""
+    run = subprocess.Popen(
+        command, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    started = time.monotonic()
+    while run.poll() is None and time.monotonic() - started < deadline_s:
+        if kill_at == 0 or _estimates_in(database) >= kill_at:
+            break
+        time.sleep(0.02)
+    killed = run.poll() is None
+    committed_at_kill = _estimates_in(database)
+    if killed:
+        os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=deadline_s)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    return killed, committed_at_kill
+
+
+def _check_exactly_once(store: Store, out: Path, expected: dict[str, float]) -> None:
+    events = store.scoring_events()
+    assert len(events) == len(set(events)), "a session was scored twice"
+    assert {session_id for session_id, _, _ in events} == set(expected)
+    passages = store.passages(list(expected))
+    for estimate in store.estimates():
+        assert estimate.n_passages == len(passages[estimate.session_id])
+        assert estimate.overall == pytest.approx(expected[estimate.session_id], abs=0.02)
+    rows = list(csv.DictReader((out / "sessions.csv").open()))
+    assert sorted(r["session_id"] for r in rows) == sorted(expected)
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".") and "lock" not in p.name]
+    runs = {run["info"]["status"] for run in store.runs()}
+    assert "running" not in runs and "finished" in runs
+
+
+@pytest.mark.parametrize(
+    "kill_at",
+    # Sessions committed when the run is killed: 0 = at start-up (Prefect server, model load),
+    # 10_000 = after the last commit (flags, export). The default run tries mid-scoring only.
+    [60] + [pytest.param(k, marks=pytest.mark.slow) for k in (0, 1, 250, 503, 10_000)],
+)
+def test_flows_nightly_resumes_after_kill_9_and_scores_each_session_once(
+    kill_at, prefect_harness, tiny_config, tiny_model_dir, tiny_encoder_dir, tmp_path: Path
+):
+    from tests.helpers import private_env, tiny_cli_options, write_many_sessions
+
+    batch = tmp_path / "batch.jsonl"
+    write_many_sessions(batch, 12)
+    clean = score_flow(
+        inputs=[str(batch)],
+        out_dir=str(tmp_path / "clean"),
+        config=tiny_config.model_dump(mode="json"),
+        store_url=default_url(tmp_path / "clean"),
+    )
+    expected = {e.session_id: e.overall for e in Store(default_url(tmp_path / "clean")).estimates()}
+    assert clean["counts"]["sessions_scored"] == len(expected) == 504
+    database, out = tmp_path / "store.db", tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "nightly",
+        "--input",
+        str(batch),
+        "--store",
+        f"sqlite:///{database}",
+        "--out",
+        str(out),
+        *tiny_cli_options(tiny_model_dir, tiny_encoder_dir),
+        "--set",
+        "run.sessions_per_batch=4",
+    ]
+    killed, committed = _kill_then_resume(
+        command, private_env(tmp_path / "prefect"), database, min(kill_at, len(expected))
+    )
+    assert killed, "the run ended before it could be killed"
+    if kill_at == 60:
+        assert 60 <= committed < len(expected), "the kill did not land mid-scoring"
+    _check_exactly_once(Store(f"sqlite:///{database}"), out, expected)

@@ -21,11 +21,10 @@ FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 def fixture_flags(tmp_path_factory):
     config = load_config()
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('shipped') / 'a.db'}")
-    ids = steps.ingest_step([FIXTURES / "sessions.jsonl"], config, store, uuid.uuid4().hex)[
-        "session_ids"
-    ]
-    for step in (steps.segment_step, steps.classify_step, steps.estimate_step, steps.flag_step):
-        step(ids, config, store)
+    run_id = uuid.uuid4().hex
+    ids = steps.ingest_step([FIXTURES / "sessions.jsonl"], config, store, run_id)["session_ids"]
+    steps.score_step(ids, config, store, run_id)
+    steps.flag_step(ids, config, store)
     codes = defaultdict(set)
     for flag in store.flags():
         codes[flag.session_id].add(flag.code)

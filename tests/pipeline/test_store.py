@@ -1,6 +1,9 @@
+import datetime as dt
 from pathlib import Path
 
-from pipeline.schemas import Passage, Quarantined, Session
+import numpy as np
+
+from pipeline.schemas import Passage, Quarantined, Session, SessionEstimate
 from pipeline.store import Store
 from tests.pipeline.test_features import scores as _scores
 
@@ -25,20 +28,81 @@ def _passage() -> Passage:
     )
 
 
-def test_store_upsert_is_idempotent_and_amendment_resets_results(tmp_path: Path):
+def _estimate(version="m1", overall=3.0) -> SessionEstimate:
+    values = {}
+    for target in ("task", "bond", "goal", "overall"):
+        values.update({target: overall, f"{target}_low": 2.0, f"{target}_high": 4.0})
+    return SessionEstimate(
+        session_id="s-1",
+        client_id="c",
+        clinician_id="t",
+        session_date=dt.date(2026, 3, 2),
+        n_passages=1,
+        model_version=version,
+        **values,
+    )
+
+
+def _commit(store: Store, session: Session, version="m1", overall=3.0) -> bool:
+    return store.commit_session(
+        session.content_hash(),
+        [(_passage(), _scores())],
+        np.ones(4),
+        _estimate(version, overall),
+        {"signal": 1.0},
+        "run-1",
+    )
+
+
+def test_store_upsert_is_idempotent(tmp_path: Path):
     store = Store(f"sqlite:///{tmp_path / 'a.db'}")
     assert store.upsert_sessions([_session()], "src") == ["s-1"]
     assert store.upsert_sessions([_session()], "src") == []
-    store.replace_passages("s-1", [_passage()])
-    store.save_scores({"s-1:0000": _scores()}, "m1")
+    assert store.pending_session_ids("m1") == ["s-1"]
+
+
+def test_store_commit_session_is_atomic_and_exactly_once(tmp_path: Path):
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.upsert_sessions([_session()], "src")
+    assert _commit(store, _session())
     ((passage, scores),) = store.passages(["s-1"])["s-1"]
     assert passage == _passage() and scores == _scores()
-    assert store.upsert_sessions([_session("D: amended.")], "src") == ["s-1"]
-    assert store.passages(["s-1"]) == {}
+    assert store.pending_session_ids("m1") == []
+    assert not _commit(store, _session()), "the same content and model must not score twice"
+    assert store.scoring_events() == [("s-1", _session().content_hash(), "m1")]
+    assert store.vectors(["s-1"])["s-1"].tolist() == [1.0] * 4
+
+
+def test_store_amendment_is_rescored_and_keeps_history(tmp_path: Path):
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.upsert_sessions([_session()], "src")
+    _commit(store, _session(), overall=3.0)
+    amended = _session("D: amended.")
+    assert store.upsert_sessions([amended], "src2") == ["s-1"]
     assert store.sessions(["s-1"])[0].note == "D: amended."
+    assert store.pending_session_ids("m1") == ["s-1"]
+    assert store.estimates() == [], "the old content's estimate is not current any more"
+    assert not _commit(store, _session()), "results of superseded content are refused"
+    assert _commit(store, amended, overall=4.0)
+    assert [e.overall for e in store.estimates()] == [4.0]
+    (earlier,) = store.estimate_history("s-1")
+    assert earlier["content_hash"] == _session().content_hash()
+    assert earlier["estimate"]["overall"] == 3.0
+    (record,) = store.session_history("s-1")
+    assert record["content_hash"] == _session().content_hash() and record["source"] == "src"
 
 
-def test_store_quarantine_and_clients(tmp_path: Path):
+def test_store_new_model_version_makes_sessions_pending(tmp_path: Path):
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.upsert_sessions([_session()], "src")
+    _commit(store, _session(), version="m1")
+    assert store.pending_session_ids("m2") == ["s-1"]
+    assert _commit(store, _session(), version="m2")
+    assert [e.model_version for e in store.estimates()] == ["m2"]
+    assert len(store.scoring_events()) == len(set(store.scoring_events())) == 2
+
+
+def test_store_quarantine_clients_and_runs(tmp_path: Path):
     store = Store(f"sqlite:///{tmp_path / 'a.db'}")
     store.upsert_sessions([_session()], "src")
     store.add_quarantine(
@@ -48,4 +112,8 @@ def test_store_quarantine_and_clients(tmp_path: Path):
     assert store.quarantine("other") == []
     assert store.client_ids(["s-1"]) == ["c"]
     assert store.sessions_of_clients(["c"]) == ["s-1"]
-    assert store.unestimated_session_ids() == ["s-1"]
+    store.record_run("r1", {"status": "running"})
+    started = store.runs()[0]["started_at"]
+    store.record_run("r1", {"status": "finished"})
+    (run,) = store.runs()
+    assert run["info"] == {"status": "finished"} and run["started_at"] == started
