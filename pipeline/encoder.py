@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.artifacts import verify_sha256
+from pipeline.artifacts import ArtifactError, verify_sha256
 from pipeline.config import EncoderConfig
 
 
@@ -28,6 +28,11 @@ def resolve_encoder_path(config: EncoderConfig) -> Path:
     path = Path(config.path) if config.path else pinned_encoder_path()
     if not path.is_dir():
         raise FileNotFoundError(f"encoder folder not found: {path} (set encoder.path)")
+    if not any(path.glob("*.safetensors")):
+        raise ArtifactError(
+            f"encoder folder {path} has no .safetensors weights; only safetensors are loaded "
+            "(never pickle-based pytorch_model.bin): convert the weights with safetensors first"
+        )
     if config.sha256:
         verify_sha256(path / "model.safetensors", config.sha256)
     return path
@@ -73,7 +78,9 @@ class Encoder:
         self.device = pick_device(config.device)
         # local_files_only: every model is a local folder; a model hub is never contacted.
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(self.path, local_files_only=True).to(self.device)
+        self.model = AutoModel.from_pretrained(
+            self.path, local_files_only=True, use_safetensors=True
+        ).to(self.device)
         self.model.eval()
         self.use_bf16 = config.bf16 and bf16_supported(self.device)
 

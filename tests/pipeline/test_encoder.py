@@ -52,3 +52,13 @@ def test_encoder_windows_split_long_text_on_words():
     assert all(len(w) <= 50 for w in windows)
     assert " ".join(windows) == text
     assert split_windows("short", 50) == ["short"]
+
+
+def test_encoder_folder_without_safetensors_is_refused(tiny_encoder_dir: Path, tmp_path: Path):
+    folder = tmp_path / "encoder"
+    shutil.copytree(tiny_encoder_dir, folder)
+    for weights in folder.glob("*.safetensors"):
+        weights.rename(folder / "pytorch_model.bin")
+    config = EncoderConfig(path=folder, sha256=None)
+    with pytest.raises(ArtifactError, match="no .safetensors weights"):
+        Encoder(config)
