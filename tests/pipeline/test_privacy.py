@@ -8,7 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CANARY = "Zyxwvutsrqcanary"
+
+
+def _wal(database: Path) -> bytes:
+    wal = database.with_name(database.name + "-wal")
+    return wal.read_bytes() if wal.exists() else b""
 
 
 def _files_containing(folder: Path, needle: bytes) -> list[str]:
@@ -19,8 +26,9 @@ def _files_containing(folder: Path, needle: bytes) -> list[str]:
     return hits
 
 
+@pytest.mark.parametrize("job", ["score", "nightly"])
 def test_privacy_canary_stays_in_the_store_and_report(
-    tiny_model_dir, tiny_encoder_dir, tmp_path: Path
+    job, tiny_model_dir, tiny_encoder_dir, tmp_path: Path
 ):
     notes = tmp_path / "notes.jsonl"
     good = {
@@ -32,7 +40,7 @@ def test_privacy_canary_stays_in_the_store_and_report(
     }
     bad = {**good, "session_id": "s-2", "patient_name": CANARY}
     notes.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n" + f'{{"note": "{CANARY}\n')
-    home, out = tmp_path / "prefect-home", tmp_path / "out"
+    home, out, store = tmp_path / "prefect-home", tmp_path / "out", tmp_path / "store.db"
     env = {
         **os.environ,
         "PREFECT_HOME": str(home),
@@ -40,15 +48,16 @@ def test_privacy_canary_stays_in_the_store_and_report(
         "PREFECT_LOGGING_LEVEL": "DEBUG",
     }
     env.pop("PREFECT_API_URL")
+    where = [str(notes), "--out", str(out)]
+    if job == "nightly":  # a store outside the output folder, as clinics run it
+        where = ["--input", str(notes), "--out", str(out), "--store", f"sqlite:///{store}"]
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "pipeline",
-            "score",
-            str(notes),
-            "--out",
-            str(out),
+            job,
+            *where,
             "--model",
             str(tiny_model_dir),
             "--set",
@@ -70,10 +79,9 @@ def test_privacy_canary_stays_in_the_store_and_report(
     # Only the store and the report (and passages.jsonl, because --include-text asked for
     # it) may hold note text; quarantine.jsonl and run.json must not.
     holders = set(_files_containing(out, CANARY.encode()))
-    assert (
-        {"alliance.db", "passages.jsonl"}
-        <= holders
-        <= {"alliance.db", "passages.jsonl", "report.html"}
-    )
+    database = {"alliance.db"} if job == "score" else set()
+    assert database | {"passages.jsonl"} <= holders <= database | {"passages.jsonl", "report.html"}
+    if job == "nightly":
+        assert CANARY.encode() in store.read_bytes() + _wal(store)
     quarantine = (out / "quarantine.jsonl").read_text()
     assert quarantine.count("\n") == 2 and CANARY not in quarantine
