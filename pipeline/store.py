@@ -18,6 +18,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -34,6 +37,7 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     or_,
     select,
     update,
@@ -145,6 +149,38 @@ runs_table = Table(
 )
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE_REVISION = "0001"  # the schema alliance 0.1 created before migrations existed
+_MIGRATED: set[str] = set()  # URLs already upgraded by this process
+
+
+def _alembic_config(connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The store's Alembic revision (None for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the store's schema to the newest revision (a no-op when it is current).
+
+    A store created before migrations existed (tables but no ``alembic_version``) is stamped
+    with the baseline revision first, then upgraded like any other.
+    """
+    with engine.begin() as connection:
+        config = _alembic_config(connection)
+        tables = set(inspect(connection).get_table_names())
+        if "sessions" in tables and "alembic_version" not in tables:
+            command.stamp(config, BASELINE_REVISION)
+        command.upgrade(config, "head")
+
+
 def default_url(out_dir: Path) -> str:
     """SQLite file inside the output folder."""
     return f"sqlite:///{(out_dir / 'alliance.db').resolve()}"
@@ -184,7 +220,9 @@ class Store:
         )
         if sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        if url not in _MIGRATED:
+            upgrade_schema(self.engine)
+            _MIGRATED.add(url)
 
     # -- sessions -------------------------------------------------------------------------
     def upsert_sessions(self, sessions: Sequence[Session], source: str) -> list[str]:

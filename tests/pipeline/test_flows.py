@@ -4,13 +4,14 @@ import csv
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.flows import nightly_flow, score_flow
 from pipeline.store import Store, default_url
@@ -165,9 +166,8 @@ def _nightly(inputs, out: Path, config, store_url: str) -> dict:
 
 
 def test_flows_nightly_rescores_an_amended_note_and_keeps_history(
-    prefect_harness, tiny_config, tmp_path: Path
+    prefect_harness, tiny_config, store_url: str, tmp_path: Path
 ):
-    store_url = f"sqlite:///{tmp_path / 'store.db'}"
     first = _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", tiny_config, store_url)
     assert first["counts"]["sessions_scored"] == 42
     records = [json.loads(line) for line in (FIXTURES / "sessions.jsonl").read_text().splitlines()]
@@ -189,11 +189,10 @@ def test_flows_nightly_rescores_an_amended_note_and_keeps_history(
 
 
 def test_flows_nightly_new_model_version_rescores_every_session_once(
-    prefect_harness, tiny_config, tiny_encoder_config, tmp_path: Path
+    prefect_harness, tiny_config, tiny_encoder_config, store_url: str, tmp_path: Path
 ):
     from tests.helpers import build_tiny_model
 
-    store_url = f"sqlite:///{tmp_path / 'store.db'}"
     _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", tiny_config, store_url)
     newer = build_tiny_model(tmp_path / "model-2", tiny_encoder_config, version="tiny-test-2")
     config = tiny_config.model_copy(update={"model_dir": newer})
@@ -206,30 +205,30 @@ def test_flows_nightly_new_model_version_rescores_every_session_once(
 
 
 def test_flows_nightly_refuses_to_run_beside_another_run(
-    prefect_harness, tiny_config, tmp_path: Path
+    prefect_harness, tiny_config, store_url: str, tmp_path: Path
 ):
     from pipeline.locking import RunLockedError, run_lock
 
-    store_url = f"sqlite:///{tmp_path / 'store.db'}"
     with run_lock(store_url, tmp_path / "elsewhere"), pytest.raises(RunLockedError):
         _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", tiny_config, store_url)
     assert Store(store_url).estimates() == []
 
 
-def _estimates_in(database: Path) -> int:
+def _estimates_in(engine) -> int:
     try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as connection:
-            return connection.execute("SELECT count(*) FROM estimates").fetchone()[0]
-    except sqlite3.Error:  # not created yet
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM estimates")).scalar()
+    except SQLAlchemyError:  # not created yet
         return 0
 
 
-def _kill_then_resume(command, env, database: Path, kill_at: int, deadline_s: float = 240):
+def _kill_then_resume(command, env, store_url: str, kill_at: int, deadline_s: float = 240):
     """Start a real run, SIGKILL its whole process group once ``kill_at`` sessions are
     committed (0: as soon as it starts), then run the same command again to completion."""
     run = subprocess.Popen(
         command, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    database = create_engine(store_url)
     started = time.monotonic()
     while run.poll() is None and time.monotonic() - started < deadline_s:
         if kill_at == 0 or _estimates_in(database) >= kill_at:
@@ -240,6 +239,7 @@ def _kill_then_resume(command, env, database: Path, kill_at: int, deadline_s: fl
     if killed:
         os.killpg(run.pid, signal.SIGKILL)
     run.wait()
+    database.dispose()
     resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=deadline_s)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     return killed, committed_at_kill
@@ -267,7 +267,13 @@ def _check_exactly_once(store: Store, out: Path, expected: dict[str, float]) -> 
     [60] + [pytest.param(k, marks=pytest.mark.slow) for k in (0, 1, 250, 503, 10_000)],
 )
 def test_flows_nightly_resumes_after_kill_9_and_scores_each_session_once(
-    kill_at, prefect_harness, tiny_config, tiny_model_dir, tiny_encoder_dir, tmp_path: Path
+    kill_at,
+    prefect_harness,
+    tiny_config,
+    tiny_model_dir,
+    tiny_encoder_dir,
+    store_url: str,
+    tmp_path: Path,
 ):
     from tests.helpers import private_env, tiny_cli_options, write_many_sessions
 
@@ -281,7 +287,7 @@ def test_flows_nightly_resumes_after_kill_9_and_scores_each_session_once(
     )
     expected = {e.session_id: e.overall for e in Store(default_url(tmp_path / "clean")).estimates()}
     assert clean["counts"]["sessions_scored"] == len(expected) == 504
-    database, out = tmp_path / "store.db", tmp_path / "out"
+    out = tmp_path / "out"
     command = [
         sys.executable,
         "-m",
@@ -290,7 +296,7 @@ def test_flows_nightly_resumes_after_kill_9_and_scores_each_session_once(
         "--input",
         str(batch),
         "--store",
-        f"sqlite:///{database}",
+        store_url,
         "--out",
         str(out),
         *tiny_cli_options(tiny_model_dir, tiny_encoder_dir),
@@ -298,9 +304,9 @@ def test_flows_nightly_resumes_after_kill_9_and_scores_each_session_once(
         "run.sessions_per_batch=4",
     ]
     killed, committed = _kill_then_resume(
-        command, private_env(tmp_path / "prefect"), database, min(kill_at, len(expected))
+        command, private_env(tmp_path / "prefect"), store_url, min(kill_at, len(expected))
     )
     assert killed, "the run ended before it could be killed"
     if kill_at == 60:
         assert 60 <= committed < len(expected), "the kill did not land mid-scoring"
-    _check_exactly_once(Store(f"sqlite:///{database}"), out, expected)
+    _check_exactly_once(Store(store_url), out, expected)

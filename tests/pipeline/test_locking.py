@@ -58,3 +58,17 @@ def test_locking_lock_of_a_killed_run_is_released(tmp_path: Path):
     time.sleep(0.1)
     with run_lock(url, tmp_path / "out"):
         pass
+
+
+def test_locking_store_lock_holds_across_output_folders_on_every_backend(
+    store_url: str, tmp_path: Path
+):
+    """SQLite: a lock file beside the database; PostgreSQL: a session advisory lock."""
+    with (
+        run_lock(store_url, tmp_path / "out-1"),
+        pytest.raises(RunLockedError, match="another alliance run"),
+        run_lock(store_url, tmp_path / "out-2"),
+    ):
+        pass
+    with run_lock(store_url, tmp_path / "out-2"):
+        pass

@@ -1,5 +1,5 @@
 import datetime as dt
-from pathlib import Path
+import json
 
 import numpy as np
 
@@ -54,15 +54,15 @@ def _commit(store: Store, session: Session, version="m1", overall=3.0) -> bool:
     )
 
 
-def test_store_upsert_is_idempotent(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_store_upsert_is_idempotent(store_url: str):
+    store = Store(store_url)
     assert store.upsert_sessions([_session()], "src") == ["s-1"]
     assert store.upsert_sessions([_session()], "src") == []
     assert store.pending_session_ids("m1") == ["s-1"]
 
 
-def test_store_commit_session_is_atomic_and_exactly_once(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_store_commit_session_is_atomic_and_exactly_once(store_url: str):
+    store = Store(store_url)
     store.upsert_sessions([_session()], "src")
     assert _commit(store, _session())
     ((passage, scores),) = store.passages(["s-1"])["s-1"]
@@ -73,8 +73,8 @@ def test_store_commit_session_is_atomic_and_exactly_once(tmp_path: Path):
     assert store.vectors(["s-1"])["s-1"].tolist() == [1.0] * 4
 
 
-def test_store_amendment_is_rescored_and_keeps_history(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_store_amendment_is_rescored_and_keeps_history(store_url: str):
+    store = Store(store_url)
     store.upsert_sessions([_session()], "src")
     _commit(store, _session(), overall=3.0)
     amended = _session("D: amended.")
@@ -92,8 +92,8 @@ def test_store_amendment_is_rescored_and_keeps_history(tmp_path: Path):
     assert record["content_hash"] == _session().content_hash() and record["source"] == "src"
 
 
-def test_store_new_model_version_makes_sessions_pending(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_store_new_model_version_makes_sessions_pending(store_url: str):
+    store = Store(store_url)
     store.upsert_sessions([_session()], "src")
     _commit(store, _session(), version="m1")
     assert store.pending_session_ids("m2") == ["s-1"]
@@ -102,8 +102,8 @@ def test_store_new_model_version_makes_sessions_pending(tmp_path: Path):
     assert len(store.scoring_events()) == len(set(store.scoring_events())) == 2
 
 
-def test_store_quarantine_clients_and_runs(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_store_quarantine_clients_and_runs(store_url: str):
+    store = Store(store_url)
     store.upsert_sessions([_session()], "src")
     store.add_quarantine(
         "r1", [Quarantined(source="f", location="line 2", error_code="X", message="m")]
@@ -117,3 +117,61 @@ def test_store_quarantine_clients_and_runs(tmp_path: Path):
     store.record_run("r1", {"status": "finished"})
     (run,) = store.runs()
     assert run["info"] == {"status": "finished"} and run["started_at"] == started
+
+
+def test_store_schema_after_migrations_matches_the_tables_the_code_uses(store_url: str):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from pipeline.store import metadata
+
+    store = Store(store_url)
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert differences == []
+
+
+def test_store_created_before_migrations_is_stamped_and_upgraded(store_url: str):
+    """A store made by alliance 0.1 (schema 0001, no version table) keeps its results."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from pipeline.store import _alembic_config, schema_revision
+
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0001")
+        connection.execute(text("DROP TABLE alembic_version"))
+        record = _session().model_dump(mode="json")
+        connection.execute(
+            text(
+                "INSERT INTO sessions VALUES (:sid, 'c', 't', '2026-03-02', :hash, 'src', "
+                ":record, '2026-03-03 00:00:00')"
+            ),
+            {"sid": "s-1", "hash": _session().content_hash(), "record": json.dumps(record)},
+        )
+        connection.execute(
+            text("INSERT INTO estimates VALUES ('s-1', :estimate, '{}', 'm1')"),
+            {"estimate": _estimate().model_dump_json()},
+        )
+    engine.dispose()
+    store = Store(store_url)
+    assert schema_revision(store.engine) == "0002"
+    assert [e.session_id for e in store.estimates()] == ["s-1"]
+    assert store.pending_session_ids("m1") == []
+    assert store.pending_session_ids("m2") == ["s-1"]
+
+
+def test_store_migrations_downgrade_and_upgrade_again(store_url: str):
+    from alembic import command
+
+    from pipeline.store import _alembic_config, schema_revision, upgrade_schema
+
+    store = Store(store_url)
+    store.upsert_sessions([_session()], "src")
+    with store.engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0001")
+    assert schema_revision(store.engine) == "0001"
+    upgrade_schema(store.engine)
+    assert schema_revision(store.engine) == "0002"
+    assert store.pending_session_ids("m1") == ["s-1"]
