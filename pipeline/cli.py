@@ -457,6 +457,104 @@ def data_convert(
     console.print(f"{count} labeled passages written to {out}")
 
 
+@data_app.command("export-labelstudio")
+def data_export_labelstudio(
+    store: Annotated[str, typer.Option(help="SQLAlchemy URL of the result store.")],
+    out: Annotated[Path, typer.Option(help="Folder for tasks.json and labeling_config.xml.")],
+    sessions: Annotated[
+        list[str] | None,
+        typer.Option(help="Session id to export, repeatable or comma-separated (default: all)."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=0, help="At most this many passages (tasks).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Draw the --limit passages at random with this seed.")
+    ] = None,
+    heads: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--head",
+            help="Head to annotate, repeatable (default: the note heads task, bond, goal, "
+            "strain, emotional_reaction, interpretation, exploration).",
+        ),
+    ] = None,
+    with_predictions: Annotated[
+        bool,
+        typer.Option(
+            "--with-predictions", help="Pre-annotate with the stored model scores (to correct)."
+        ),
+    ] = False,
+) -> None:
+    """Export scored passages from a result store for annotation in Label Studio.
+
+    Writes OUT/tasks.json (one task per passage: its text, the previous passage of the same
+    session as context, and its ids) and OUT/labeling_config.xml (one single-choice group per
+    head, from configs/labels.yaml). Only sessions scored in their current version are
+    exported. tasks.json holds note text: keep it inside the clinic's environment. See
+    docs/annotation.md for the whole round trip.
+
+    Example (500 random passages, pre-annotated by the model):
+
+      alliance data export-labelstudio --store sqlite:///out/alliance.db \\
+        --out ls/ --limit 500 --seed 1 --with-predictions
+    """
+    from pipeline.training.labelstudio import export_labelstudio
+
+    ids = [part.strip() for item in sessions or [] for part in item.split(",") if part.strip()]
+    try:
+        summary = export_labelstudio(
+            store, out, ids or None, limit, seed, heads or None, with_predictions
+        )
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    console.print_json(json.dumps({k: v for k, v in summary.__dict__.items() if k != "files"}))
+    console.print(
+        f"Label Studio files in {out.resolve()}: paste {summary.files['labeling_config']} as "
+        f"the labeling interface, import {summary.files['tasks']}. It contains note text: keep "
+        "it inside the clinic's environment."
+    )
+
+
+@data_app.command("import-labelstudio")
+def data_import_labelstudio(
+    exports: Annotated[
+        list[Path], typer.Argument(help="Label Studio JSON export file(s) of annotated tasks.")
+    ],
+    out: Annotated[Path, typer.Option(help="Labeled-passage JSONL to write.")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Source name of the passages (default: notes for note sessions, transcripts "
+            "for transcript sessions)."
+        ),
+    ] = None,
+) -> None:
+    """Turn Label Studio annotations into labeled passages for `alliance train --notes`.
+
+    Reads Label Studio's "JSON" export (several files are pooled by passage). Cancelled
+    annotations are ignored, a head left blank stays unlabeled, and several annotators of one
+    passage give the majority class per head (a tie leaves the head unlabeled). Prints counts,
+    per-head label counts and inter-annotator agreement (percent and Cohen's kappa).
+
+    Example: alliance data import-labelstudio project-1-export.json --out labeled.jsonl
+    """
+    from pipeline.training.labelstudio import import_labelstudio
+
+    missing = [str(path) for path in exports if not path.exists()]
+    if missing:
+        raise _fail(f"not found: {', '.join(missing)}")
+    try:
+        report = import_labelstudio(exports, out, source)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    console.print_json(json.dumps(report.to_dict()))
+    console.print(
+        f"{report.written} labeled passages written to {out}. Train with: "
+        f"alliance train --notes {out}"
+    )
+
+
 def main() -> None:  # pragma: no cover - console script entry
     try:
         app()
