@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "configs"
@@ -89,6 +89,31 @@ class RunConfig(Strict):
     sessions_per_task: int = Field(2_000, ge=1)
 
 
+class ScheduleConfig(Strict):
+    """When the ``nightly`` deployment runs (``alliance deploy``)."""
+
+    deployment_name: str = "alliance-nightly"
+    cron: str = "30 3 * * *"
+    # IANA zone of the clinic; cron times are wall-clock times there (DST handled by Prefect).
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("cron needs 5 fields: minute hour day-of-month month day-of-week")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import available_timezones
+
+        if value not in available_timezones():
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like America/Chicago")
+        return value
+
+
 class AllianceConfig(Strict):
     """Everything one run needs; see ``configs/default.yaml`` for the documented defaults."""
 
@@ -99,6 +124,7 @@ class AllianceConfig(Strict):
     flags: FlagsConfig = FlagsConfig()
     store: StoreConfig = StoreConfig()
     run: RunConfig = RunConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
 
     def digest(self) -> str:
         """Short, stable hash of the effective configuration (recorded in ``run.json``)."""
