@@ -176,6 +176,64 @@ def nightly(
 
 
 @app.command()
+def deploy(
+    inputs: Annotated[
+        list[Path],
+        typer.Option("--input", "-i", help="What each run reads (file or folder); repeatable."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder of every run.")],
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLAlchemy URL of the store, without a password (default: SQLite in --out)."
+        ),
+    ] = None,
+    work_pool: Annotated[
+        str | None,
+        typer.Option(
+            help="Register the deployment on this Prefect work pool and return (clinic set-up: "
+            "a Prefect server plus `prefect worker start --pool NAME`). Without it, serve the "
+            "schedule from this process until stopped (single machine)."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    model: ModelOption = None,
+    overrides: SetOption = None,
+) -> None:
+    """Schedule the nightly flow with the cron and time zone of the config's `schedule`.
+
+    Single machine: `alliance deploy --input /data/notes --out /srv/out --store URL` serves
+    the schedule (keep it running, e.g. as a systemd service). Clinic set-up: point
+    PREFECT_API_URL at your Prefect server, add `--work-pool alliance`, and run a worker.
+
+    Example: alliance deploy -i notes/ -o out/ --set schedule.timezone=America/Chicago
+    """
+    _private_environment()
+    settings = _load(config, overrides, model)
+    from pipeline.deploy import nightly_deployment
+    from pipeline.store import default_url
+
+    url = store or settings.store.url or default_url(out.resolve())
+    try:
+        deployment = nightly_deployment(settings, inputs, out, url, work_pool)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    schedule = settings.schedule
+    when = f"cron '{schedule.cron}' in {schedule.timezone}"
+    if work_pool:
+        deployment_id = deployment.apply(work_pool_name=work_pool)
+        console.print(
+            f"[green]deployed[/] nightly/{schedule.deployment_name} ({deployment_id}) on work "
+            f"pool {work_pool!r}, {when}. Start a worker: prefect worker start --pool {work_pool}"
+        )
+        return
+    from prefect import serve
+
+    console.print(f"Serving nightly/{schedule.deployment_name}, {when}. Ctrl+C stops it.")
+    serve(deployment)
+
+
+@app.command()
 def train(
     data: Annotated[
         Path | None, typer.Option(help="Folder of the public corpora, e.g. ../shared/data.")

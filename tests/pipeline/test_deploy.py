@@ -105,3 +105,43 @@ def test_deploy_nightly_deployment_is_scheduled_and_runs_once(
     assert asyncio.run(state()).is_completed()
     run_info = json.loads((out / "run.json").read_text())
     assert run_info["job"] == "nightly" and run_info["counts"]["sessions_scored"] == 42
+
+
+def test_deploy_cli_registers_on_a_work_pool(
+    prefect_harness, tiny_model_dir, tiny_encoder_dir, tmp_path: Path
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from tests.helpers import tiny_cli_options
+
+    async def pool_and_deployments(create: bool):
+        async with get_client() as client:
+            if create:
+                await client.create_work_pool(WorkPoolCreate(name="clinic", type="process"))
+            return await client.read_deployments()
+
+    asyncio.run(pool_and_deployments(create=True))
+    result = CliRunner().invoke(
+        app,
+        [
+            "deploy",
+            "--input",
+            str(FIXTURES / "sessions.jsonl"),
+            "--out",
+            str(tmp_path / "out"),
+            "--work-pool",
+            "clinic",
+            *tiny_cli_options(tiny_model_dir, tiny_encoder_dir),
+            "--set",
+            "schedule.timezone=America/Chicago",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (deployment,) = [
+        d for d in asyncio.run(pool_and_deployments(create=False)) if d.work_pool_name == "clinic"
+    ]
+    assert deployment.schedules[0].schedule.timezone == "America/Chicago"
+    assert deployment.entrypoint == "pipeline.flows.nightly_flow"
