@@ -9,11 +9,66 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 Speaker = Literal["clinician", "client"]
+
+MIN_SESSION_YEAR = 1900  # earlier dates are typos (0026-03-02) or placeholder values
+ID_MAX_CHARS = 200
+LABEL_MAX_CHARS = 100  # note_type and metadata keys
+METADATA_VALUE_MAX_CHARS = 1_000
+METADATA_MAX_ENTRIES = 100
+SESSION_NUMBER_MAX = 100_000  # also keeps the value inside a 64-bit database integer
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _empty(field: str | None = None) -> PydanticCustomError:
+    # Field validators get the field name from the error location; model validators name it.
+    if field is None:
+        return PydanticCustomError("empty", "must not be empty or blank")
+    return PydanticCustomError("empty", "'{field}' must not be empty or blank", {"field": field})
+
+
+def _parse_session_date(value: object) -> dt.date:
+    """``YYYY-MM-DD``, or a full ISO timestamp whose date part is used; never numbers.
+
+    Raises:
+        PydanticCustomError: ``wrong_type`` or ``invalid_date``; messages never echo the value.
+    """
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        if not isinstance(value, str):
+            raise PydanticCustomError("wrong_type", "must be an ISO date string such as 2026-03-02")
+        text = value.strip()
+        if not _ISO_DATE.match(text):
+            raise PydanticCustomError("invalid_date", "not an ISO date (YYYY-MM-DD)")
+        try:
+            # A time part must itself be valid: "2026-03-02Tjunk" is not a date.
+            value = (
+                dt.date.fromisoformat(text)
+                if len(text) == 10
+                else dt.datetime.fromisoformat(text).date()
+            )
+        except ValueError:
+            raise PydanticCustomError(
+                "invalid_date", "not a real calendar date or ISO timestamp"
+            ) from None
+    if value.year < MIN_SESSION_YEAR:
+        raise PydanticCustomError("invalid_date", "before {year}", {"year": MIN_SESSION_YEAR})
+    return value
 
 
 class Turn(BaseModel):
@@ -22,21 +77,37 @@ class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     speaker: Speaker
-    text: str = Field(min_length=1)
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise _empty()
+        return value
 
 
 class Session(BaseModel):
-    """One therapy session: exactly one of a written ``note`` or a transcript (``turns``)."""
+    """One therapy session: exactly one of a written ``note`` or a transcript (``turns``).
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: no type coercion (a number is not an id, ``"3"`` is not a session number), because
+    a wrong type in an input file is a data error to report, not to guess around. Validators
+    raise ``PydanticCustomError`` with types ``empty``, ``wrong_type``, ``invalid_date`` and
+    ``body_conflict``, which ``pipeline.ingest.validate`` maps to quarantine error codes.
+    """
 
-    session_id: str = Field(min_length=1, max_length=200)
-    client_id: str = Field(min_length=1, max_length=200)
-    clinician_id: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    session_id: str = Field(max_length=ID_MAX_CHARS)
+    client_id: str = Field(max_length=ID_MAX_CHARS)
+    clinician_id: str = Field(max_length=ID_MAX_CHARS)
     session_date: dt.date
-    note_type: str | None = None
-    session_number: int | None = Field(default=None, ge=0)
-    metadata: dict[str, str] = Field(default_factory=dict)
+    note_type: str | None = Field(default=None, max_length=LABEL_MAX_CHARS)
+    session_number: int | None = Field(default=None, ge=0, le=SESSION_NUMBER_MAX)
+    metadata: dict[
+        Annotated[str, StringConstraints(max_length=LABEL_MAX_CHARS)],
+        Annotated[str, StringConstraints(max_length=METADATA_VALUE_MAX_CHARS)],
+    ] = Field(default_factory=dict, max_length=METADATA_MAX_ENTRIES)
     note: str | None = None
     turns: list[Turn] | None = None
 
@@ -45,29 +116,28 @@ class Session(BaseModel):
     def _strip_ids(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("must not be blank")
+            raise _empty()
         return value
 
     @field_validator("session_date", mode="before")
     @classmethod
-    def _date_only(cls, value: object) -> object:
-        # Accept "2026-03-02" and full ISO timestamps, but never numbers (epoch guesses).
-        if isinstance(value, int | float):
-            raise ValueError("session_date must be an ISO date string such as 2026-03-02")
-        if isinstance(value, str) and "T" in value:
-            return value.split("T", 1)[0]
-        return value
+    def _date_only(cls, value: object) -> dt.date:
+        return _parse_session_date(value)
 
     @model_validator(mode="after")
     def _exactly_one_body(self) -> Session:
         has_note = self.note is not None
         has_turns = self.turns is not None
         if has_note == has_turns:
-            raise ValueError("a session needs exactly one of 'note' or 'turns'")
+            raise PydanticCustomError(
+                "body_conflict",
+                "a session needs exactly one of 'note' or 'turns' (found {found})",
+                {"found": "both" if has_note else "neither"},
+            )
         if has_note and not self.note.strip():
-            raise ValueError("'note' is empty")
+            raise _empty("note")
         if has_turns and not self.turns:
-            raise ValueError("'turns' is empty")
+            raise _empty("turns")
         return self
 
     @property

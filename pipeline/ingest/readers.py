@@ -1,7 +1,9 @@
 """Source readers. Each yields ``RawRecord``s: a location and either a mapping or an error.
 
 Readers never raise on bad content: a record that cannot be read becomes an error record that
-validation turns into a quarantine entry, so one bad line never stops a batch.
+validation turns into a quarantine entry, so one bad line, row or file never stops a batch.
+Error messages name positions and problems, never input text. The error codes are documented
+in ``pipeline.ingest.validate.ERROR_CODES_DOC``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,21 @@ import yaml
 
 FOLDER_SUFFIXES = {".txt", ".md"}
 SPEAKERS = ("clinician", "client")
+CSV_JSON_COLUMNS = ("turns", "metadata")
+
+# Labels that are speaker tags but not ours ("therapist:", "Patient 2:", "spk1:", "T:"): in a
+# folder transcript such a line is an UNKNOWN_SPEAKER, not a continuation of the previous turn.
+# Any other "word:" line ("Homework: walk daily") continues the previous turn.
+_FOREIGN_SPEAKER = re.compile(
+    r"(?:therapist|counsell?or|clinician|client|patient|interviewer|interviewee|participant"
+    r"|speaker|spk|provider|doctor|dr|psychologist|psychiatrist|user|assistant|[a-z])\s*\d*"
+    r"|[a-z]+\d+",
+    re.IGNORECASE,
+)
+_UNDECODED = re.compile("[\udc80-\udcff]")  # bytes kept by the surrogateescape decoding
+_CSV_INTEGER = re.compile(r"-?[0-9]{1,18}")  # int() would also take "1_000", non-ASCII digits
+# A "label:" line at the very start of a transcript must be one of ours.
+_LABEL = re.compile(r"[A-Za-z][\w-]{0,30}")
 
 
 @dataclass
@@ -26,7 +44,7 @@ class RawRecord:
 
     Attributes:
         source: The file the record came from.
-        location: Where in the source (``line 7``, ``row 3``, a file name).
+        location: Where in the source (``line 7``, ``row 3``, a file name, ``file``).
         data: The parsed mapping, or None when the record could not be parsed.
         error_code: Why it could not be parsed (None when ``data`` is set).
         message: A text-free explanation of the error.
@@ -37,6 +55,27 @@ class RawRecord:
     data: Any = None
     error_code: str | None = None
     message: str = ""
+
+
+class TranscriptError(ValueError):
+    """A folder transcript body that cannot be split into turns.
+
+    Attributes:
+        code: ``UNKNOWN_SPEAKER`` or ``BAD_TRANSCRIPT``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def display_path(path: Path | str) -> str:
+    """A path as printable text: undecodable file-name bytes become U+FFFD.
+
+    Linux file names may hold bytes that are not UTF-8; Python keeps them as lone surrogates,
+    which cannot be written to the store or to quarantine.jsonl.
+    """
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _decode(raw: bytes, source: str, location: str) -> str | RawRecord:
@@ -51,12 +90,44 @@ def _decode(raw: bytes, source: str, location: str) -> str | RawRecord:
         )
 
 
+def _read_error(source: str, location: str, error: OSError) -> RawRecord:
+    # strerror only ("Permission denied"); str(error) would repeat the path.
+    reason = error.strerror or type(error).__name__
+    return RawRecord(source, location, error_code="READ_ERROR", message=f"cannot read: {reason}")
+
+
+def _parse_json(text: str) -> Any:
+    """``json.loads`` whose every failure is a ``ValueError`` without input text in it.
+
+    Raises:
+        ValueError: Malformed JSON, nesting too deep, or an integer too long to convert.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"malformed JSON at column {error.colno}: {error.msg}") from None
+    except RecursionError:
+        raise ValueError("JSON is nested too deeply") from None
+    except ValueError:  # e.g. Python's limit on digits in an integer
+        raise ValueError("JSON holds a number that cannot be read") from None
+
+
 def read_jsonl(path: Path) -> Iterator[RawRecord]:
-    """One record per non-blank line; malformed lines become INVALID_JSON records."""
-    source = str(path)
-    with path.open("rb") as handle:
+    """One record per non-blank line; malformed lines become INVALID_JSON records.
+
+    A UTF-8 byte order mark at the start of the file is ignored.
+    """
+    source = display_path(path)
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        yield _read_error(source, "file", error)
+        return
+    with handle:
         for number, raw in enumerate(handle, start=1):
             location = f"line {number}"
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
             text = _decode(raw, source, location)
             if isinstance(text, RawRecord):
                 yield text
@@ -64,33 +135,23 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
             if not text.strip():
                 continue
             try:
-                yield RawRecord(source, location, data=json.loads(text))
-            except json.JSONDecodeError as error:
-                yield RawRecord(
-                    source,
-                    location,
-                    error_code="INVALID_JSON",
-                    message=f"malformed JSON at column {error.colno}: {error.msg}",
-                )
+                yield RawRecord(source, location, data=_parse_json(text))
+            except ValueError as error:
+                yield RawRecord(source, location, error_code="INVALID_JSON", message=str(error))
 
 
-CSV_JSON_COLUMNS = ("turns", "metadata")
-
-
-def _csv_row(row: dict[str, str | None], source: str, location: str) -> RawRecord:
-    if None in row:
+def _csv_row(row: dict[str, str], source: str, location: str) -> RawRecord:
+    if any(_UNDECODED.search(value) for value in row.values()):
+        # Bytes that were not UTF-8 (kept as surrogate escapes so the other rows still parse).
         return RawRecord(
-            source,
-            location,
-            error_code="INVALID_CSV_ROW",
-            message="row has more fields than the header",
+            source, location, error_code="INVALID_UTF8", message="row is not valid UTF-8"
         )
-    data: dict[str, Any] = {k: v for k, v in row.items() if k is not None and v not in ("", None)}
+    data: dict[str, Any] = {k: v for k, v in row.items() if v != ""}
     for column in CSV_JSON_COLUMNS:
         if column in data:
             try:
-                data[column] = json.loads(data[column])
-            except json.JSONDecodeError:
+                data[column] = _parse_json(data[column])
+            except ValueError:
                 return RawRecord(
                     source,
                     location,
@@ -98,56 +159,145 @@ def _csv_row(row: dict[str, str | None], source: str, location: str) -> RawRecor
                     message=f"column {column!r} is not valid JSON",
                 )
     if "session_number" in data:
-        try:
-            data["session_number"] = int(data["session_number"])
-        except ValueError:
+        value = data["session_number"].strip()
+        if not _CSV_INTEGER.fullmatch(value):
             return RawRecord(
                 source,
                 location,
-                error_code="INVALID_FIELD",
+                error_code="WRONG_TYPE",
                 message="session_number is not an integer",
             )
+        data["session_number"] = int(value)
     return RawRecord(source, location, data=data)
 
 
 def read_csv(path: Path) -> Iterator[RawRecord]:
-    """CSV with the JSONL field names as columns; ``turns``/``metadata`` hold JSON strings."""
-    source = str(path)
-    text = _decode(path.read_bytes(), source, "file")
-    if isinstance(text, RawRecord):
-        yield text
-        return
+    """CSV with the JSONL field names as columns; ``turns``/``metadata`` hold JSON strings.
+
+    Quoting is parsed strictly, and each row stands alone: a row that cannot be parsed, has
+    more fields than the header or holds bytes that are not UTF-8 is quarantined and the
+    following rows are still read. There is no CSV field-size limit (the module's default,
+    128 KiB, is smaller than a note may be): sizes are checked by validation, per row. Only a
+    header that cannot be read (or repeats a column) rejects the whole file.
+    """
+    source = display_path(path)
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        for number, row in enumerate(reader, start=2):  # row 1 is the header
-            yield _csv_row(row, source, f"row {number}")
+        raw = path.read_bytes()
+    except OSError as error:
+        yield _read_error(source, "file", error)
+        return
+    # surrogateescape: undecodable bytes stay in their row, which alone is rejected.
+    text = raw.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(max(old_limit, len(text) + 1))  # process-wide: restored below
+    try:
+        records = list(_csv_records(text, source))
+    finally:
+        csv.field_size_limit(old_limit)
+    yield from records
+
+
+def _csv_records(text: str, source: str) -> Iterator[RawRecord]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        while header == []:  # blank lines before the header
+            header = next(reader, None)
     except csv.Error as error:
         yield RawRecord(
-            source, "file", error_code="INVALID_CSV", message=f"CSV could not be parsed: {error}"
+            source,
+            "row 1",
+            error_code="INVALID_CSV",
+            message=f"header could not be parsed: {error}",
         )
+        return
+    if header is None:
+        return
+    columns = [name.strip() for name in header]
+    if any(_UNDECODED.search(name) for name in columns):
+        yield RawRecord(
+            source, "row 1", error_code="INVALID_UTF8", message="header is not valid UTF-8"
+        )
+        return
+    named = [name for name in columns if name]  # "a,b,," (spreadsheet export) is fine
+    if len(set(named)) != len(named):
+        yield RawRecord(
+            source, "row 1", error_code="INVALID_CSV", message="header repeats a column name"
+        )
+        return
+    number = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # csv's messages name the problem ("',' expected after '\"'"), never the data.
+            number += 1
+            yield RawRecord(
+                source,
+                f"row {number}",
+                error_code="INVALID_CSV",
+                message=f"row could not be parsed (ends on line {reader.line_num}): {error}",
+            )
+            continue
+        if not row:  # blank line
+            continue
+        number += 1
+        location = f"row {number}"
+        if len(row) > len(columns):
+            yield RawRecord(
+                source,
+                location,
+                error_code="INVALID_CSV_ROW",
+                message=f"row has {len(row)} fields, the header {len(columns)}",
+            )
+            continue
+        yield _csv_row(dict(zip(columns, row, strict=False)), source, location)
 
 
 def parse_transcript(body: str) -> list[dict[str, str]]:
     """``speaker: text`` lines; a line without a speaker prefix continues the previous turn.
 
+    A line that starts with another speaker tag (``therapist:``, ``Patient 2:``, ``T:``) is an
+    error, as is any ``label:`` line before the first turn. Other ``word:`` lines inside a turn
+    ("Homework: walk daily") are continuation text.
+
     Raises:
-        ValueError: text before the first speaker, or an unknown speaker prefix.
+        TranscriptError: Text before the first speaker, or an unknown speaker tag. The message
+            gives the line number, never the line's text.
     """
     turns: list[dict[str, str]] = []
-    for line in body.splitlines():
+    for number, line in enumerate(body.splitlines(), start=1):
         if not line.strip():
             continue
         prefix, sep, rest = line.partition(":")
-        speaker = prefix.strip().lower()
-        if sep and speaker in SPEAKERS:
-            turns.append({"speaker": speaker, "text": rest.strip()})
-        elif sep and " " not in speaker and speaker and not turns:
-            raise ValueError(f"unknown speaker {speaker!r}; use 'clinician:' or 'client:'")
+        label = prefix.strip()
+        if sep and label.lower() in SPEAKERS:
+            turns.append({"speaker": label.lower(), "text": rest.strip()})
+        elif sep and (_FOREIGN_SPEAKER.fullmatch(label) or (not turns and _LABEL.fullmatch(label))):
+            raise TranscriptError(
+                "UNKNOWN_SPEAKER",
+                f"transcript line {number} has an unknown speaker label; "
+                "use 'clinician:' or 'client:'",
+            )
         elif turns:
             turns[-1]["text"] = f"{turns[-1]['text']} {line.strip()}".strip()
         else:
-            raise ValueError("transcript text before the first 'clinician:'/'client:' line")
+            raise TranscriptError(
+                "BAD_TRANSCRIPT", "transcript text before the first 'clinician:'/'client:' line"
+            )
     return turns
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without implicit dates, so ``session_date`` reaches validation as written."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -156,7 +306,11 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     _, header, body = text.split("---", 2) if text.count("---") >= 2 else ("", "", "")
     if not header:
         raise ValueError("front matter is not closed by a second '---' line")
-    meta = yaml.safe_load(header)
+    try:
+        meta = yaml.load(header, Loader=_FrontMatterLoader)  # a SafeLoader subclass
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        # Fixed text: YAML's own messages quote the offending input.
+        raise ValueError("front matter is not valid YAML") from None
     if not isinstance(meta, dict):
         raise ValueError("front matter is not a mapping")
     return meta, body.lstrip("\n").rstrip()
@@ -166,32 +320,36 @@ def read_folder(path: Path) -> Iterator[RawRecord]:
     """Text files (``.txt``, ``.md``) with YAML front matter, one session per file.
 
     A note file's body is the note. With ``format: transcript`` the body holds one turn per
-    line, ``clinician: ...`` or ``client: ...``.
+    line, ``clinician: ...`` or ``client: ...`` (see ``parse_transcript``).
     """
+    source = display_path(path)
     for file in sorted(p for p in path.rglob("*") if p.suffix in FOLDER_SUFFIXES and p.is_file()):
-        location = str(file.relative_to(path))
-        text = _decode(file.read_bytes(), str(path), location)
+        location = display_path(file.relative_to(path))
+        try:
+            raw = file.read_bytes()
+        except OSError as error:
+            yield _read_error(source, location, error)
+            continue
+        text = _decode(raw, source, location)
         if isinstance(text, RawRecord):
             yield text
             continue
         try:
-            meta, body = _front_matter(text)
-            if meta.pop("format", "note") == "transcript":
+            meta, body = _front_matter(text.removeprefix("\ufeff"))
+            body_format = meta.pop("format", "note")
+            if body_format not in ("note", "transcript"):
+                raise ValueError("'format' must be 'note' or 'transcript'")
+            if body_format == "transcript":
                 meta["turns"] = parse_transcript(body)
             else:
                 meta["note"] = body
-        except (ValueError, yaml.YAMLError) as error:
-            message = (
-                str(error).splitlines()[0]
-                if isinstance(error, ValueError)
-                else ("front matter is not valid YAML")
-            )
-            yield RawRecord(str(path), location, error_code="BAD_FRONT_MATTER", message=message)
+        except TranscriptError as error:
+            yield RawRecord(source, location, error_code=error.code, message=str(error))
             continue
-        for key in ("session_date",):  # YAML parses dates; the schema wants ISO strings
-            if key in meta and not isinstance(meta[key], str):
-                meta[key] = str(meta[key])
-        yield RawRecord(str(path), location, data=meta)
+        except ValueError as error:
+            yield RawRecord(source, location, error_code="BAD_FRONT_MATTER", message=str(error))
+            continue
+        yield RawRecord(source, location, data=meta)
 
 
 def read_path(path: Path) -> Iterator[RawRecord]:
