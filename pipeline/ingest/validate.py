@@ -20,7 +20,13 @@ from pydantic import ValidationError
 
 from pipeline.config import IngestConfig
 from pipeline.ingest.readers import RawRecord, display_path, read_path
-from pipeline.schemas import ID_MAX_CHARS, MIN_SESSION_YEAR, Quarantined, Session
+from pipeline.schemas import (
+    ID_MAX_CHARS,
+    MIN_SESSION_YEAR,
+    SESSION_NUMBER_MAX,
+    Quarantined,
+    Session,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +64,10 @@ ERROR_CODES_DOC: dict[str, str] = {
         "A field has the wrong type: note or id a number, turns a string, a turn not an "
         "object, metadata not a string map, session_number not an integer."
     ),
-    "INVALID_FIELD": "A value of the right type outside its range (session_number below 0).",
+    "INVALID_FIELD": (
+        f"A value of the right type outside its range: session_number below 0 or above "
+        f"{SESSION_NUMBER_MAX}."
+    ),
     "FIELD_TOO_LONG": (
         f"An id over {ID_MAX_CHARS} characters, note_type or a metadata key over 100, a "
         "metadata value over 1000, or more than 100 metadata entries."
