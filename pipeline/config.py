@@ -45,6 +45,41 @@ class EncoderConfig(Strict):
     threads: int | None = Field(None, ge=1)
 
 
+IdentifierEntity = Literal["EMAIL", "PHONE", "SSN", "URL", "ADDRESS", "DOB", "MRN"]
+IDENTIFIER_ENTITIES: tuple[IdentifierEntity, ...] = (
+    "EMAIL",
+    "PHONE",
+    "SSN",
+    "URL",
+    "ADDRESS",
+    "DOB",
+    "MRN",
+)
+
+
+class IdentifierGuardConfig(Strict):
+    """Settings of the identifier guard (``ingest.identifiers`` in the run configuration).
+
+    ``policy``: ``quarantine`` rejects a session with any finding (text-free message),
+    ``redact`` replaces each finding with a placeholder such as ``[EMAIL]`` and keeps the
+    session, ``off`` skips the check. ``min_score`` drops weaker matches; the scores are
+    e-mail 1.0 (domain validated), DOB, MRN and cued SSN 0.85, street address and URL with a
+    scheme 0.6, dashed SSN and URL without a scheme 0.5, phone 0.4 (so ``min_score`` above 0.4
+    turns phone detection off). ``phone_regions``/``phone_leniency`` go to
+    ``phonenumbers``: leniency 0 ("possible") also accepts numbers whose area code is
+    unassigned, such as the fictional 555; the month ranges and CPT codes it would also take are
+    filtered out. Search few regions: more make "14" or "2026-03-02" look like numbers.
+    """
+
+    policy: Literal["quarantine", "redact", "off"] = "quarantine"
+    entities: list[IdentifierEntity] = Field(
+        default_factory=lambda: list(IDENTIFIER_ENTITIES), min_length=1
+    )
+    min_score: float = Field(0.4, ge=0.0, le=1.0)
+    phone_regions: list[str] = Field(default_factory=lambda: ["US"], min_length=1)
+    phone_leniency: int = Field(0, ge=0, le=3)
+
+
 class IngestConfig(Strict):
     """Input limits; a record outside them is quarantined (codes in ``pipeline.ingest.validate``).
 
@@ -56,12 +91,17 @@ class IngestConfig(Strict):
         max_control_char_ratio: Largest share of control characters other than tab, newline
             and carriage return in free text (note, turn text, metadata values) before the
             record is CONTROL_CHARACTERS junk. NUL is never accepted.
+        identifiers: The residual identifier guard (IDENTIFIER_FOUND).
+        fhir_include_psychotherapy_notes: Read FHIR notes marked as psychotherapy notes
+            (HIPAA keeps them apart from the record; skipped and counted by default).
     """
 
     max_note_bytes: int = Field(200_000, ge=1)
     max_turns: int = Field(2_000, ge=1)
     max_future_days: int = Field(1, ge=0)
     max_control_char_ratio: float = Field(0.01, ge=0.0, le=1.0)
+    identifiers: IdentifierGuardConfig = IdentifierGuardConfig()
+    fhir_include_psychotherapy_notes: bool = False
 
 
 class NlpConfig(Strict):

@@ -98,6 +98,7 @@ def run_pipeline(
                 "sessions_valid": ingested["valid"],
                 "new_or_amended": ingested["new_or_amended"],
                 "quarantined": ingested["quarantined"],
+                "exact_repeats_dropped": ingested["repeats"],
                 "sessions_pending": len(ids),
                 "sessions_scored": scored["sessions"],
                 "sessions_skipped": scored["skipped"],
@@ -105,6 +106,8 @@ def run_pipeline(
                 "estimates": len(store.estimates()),
                 "flags": len(store.flags()),
             }
+            if ingested["fhir"]:  # e.g. psychotherapy notes skipped, Patient resources ignored
+                info["fhir"] = ingested["fhir"]
             info["status"] = "finished"
             info["timings_s"] = timings
             start = time.perf_counter()

@@ -54,6 +54,8 @@ def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run
         "read": len(result.sessions) + len(result.quarantined),
         "valid": len(result.sessions),
         "quarantined": len(result.quarantined),
+        "repeats": len(result.repeats),
+        "fhir": result.fhir,
         "new_or_amended": len(changed),
         "session_ids": store.pending_session_ids(load_model(config).version),
     }

@@ -22,17 +22,15 @@ import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from pipeline.config import IDENTIFIER_ENTITIES as ENTITIES
+from pipeline.config import IdentifierGuardConfig as GuardConfig
 from pipeline.schemas import Session
 
 if TYPE_CHECKING:
     from presidio_analyzer import EntityRecognizer
 
-Entity = Literal["EMAIL", "PHONE", "SSN", "URL", "ADDRESS", "DOB", "MRN"]
-ENTITIES: tuple[Entity, ...] = ("EMAIL", "PHONE", "SSN", "URL", "ADDRESS", "DOB", "MRN")
 PLACEHOLDERS: dict[str, str] = {entity: f"[{entity}]" for entity in ENTITIES}
 ERROR_CODE = "IDENTIFIER_FOUND"
 
@@ -40,29 +38,6 @@ ERROR_CODE = "IDENTIFIER_FOUND"
 _PRESIDIO_NAMES = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "US_SSN": "SSN"}
 _TRAILING_PUNCTUATION = ".,;:!?'\")]"
 _MAX_LISTED = 10
-
-
-class GuardConfig(BaseModel):
-    """Settings of the identifier guard (``ingest.identifiers`` in the run configuration).
-
-    ``policy``: ``quarantine`` rejects a session with any finding (text-free message),
-    ``redact`` replaces each finding with a placeholder such as ``[EMAIL]`` and keeps the
-    session, ``off`` skips the check. ``min_score`` drops weaker matches; the scores are
-    e-mail 1.0 (domain validated), DOB, MRN and cued SSN 0.85, street address and URL with a
-    scheme 0.6, dashed SSN and URL without a scheme 0.5, phone 0.4 (so ``min_score`` above 0.4
-    turns phone detection off). ``phone_regions``/``phone_leniency`` go to
-    ``phonenumbers``: leniency 0 ("possible") also accepts numbers whose area code is
-    unassigned, such as the fictional 555; the month ranges and CPT codes it would also take are
-    filtered out. Search few regions: more make "14" or "2026-03-02" look like numbers.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    policy: Literal["quarantine", "redact", "off"] = "quarantine"
-    entities: list[Entity] = Field(default_factory=lambda: list(ENTITIES), min_length=1)
-    min_score: float = Field(0.4, ge=0.0, le=1.0)
-    phone_regions: list[str] = Field(default_factory=lambda: ["US"], min_length=1)
-    phone_leniency: int = Field(0, ge=0, le=3)
 
 
 @dataclass(frozen=True)

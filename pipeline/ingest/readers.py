@@ -352,8 +352,14 @@ def read_folder(path: Path) -> Iterator[RawRecord]:
         yield RawRecord(source, location, data=meta)
 
 
-def read_path(path: Path) -> Iterator[RawRecord]:
-    """Dispatch on the path: a folder, ``.jsonl``/``.ndjson``, or ``.csv``.
+def read_path(path: Path, fhir_options=None, fhir_stats=None) -> Iterator[RawRecord]:
+    """Dispatch on the path: a folder, ``.jsonl``/``.ndjson`` (our JSONL, or FHIR NDJSON when
+    its first object has a ``resourceType``), ``.json`` (a FHIR Bundle or resource), ``.csv``.
+
+    Args:
+        path: A file or folder.
+        fhir_options: :class:`pipeline.ingest.fhir.FhirOptions` for FHIR inputs.
+        fhir_stats: A :class:`pipeline.ingest.fhir.FhirReadStats` that FHIR inputs count into.
 
     Raises:
         FileNotFoundError: The path does not exist.
@@ -363,8 +369,16 @@ def read_path(path: Path) -> Iterator[RawRecord]:
         raise FileNotFoundError(f"input not found: {path}")
     if path.is_dir():
         return read_folder(path)
-    if path.suffix in {".jsonl", ".ndjson"}:
+    if path.suffix in {".json", ".jsonl", ".ndjson"}:
+        # Imported here: fhir imports this module, and fhir.resources costs time to load.
+        from pipeline.ingest import fhir
+
+        if path.suffix == ".json" or fhir.looks_like_fhir(path):
+            return fhir.read_fhir(path, fhir_options, fhir_stats)
         return read_jsonl(path)
     if path.suffix == ".csv":
         return read_csv(path)
-    raise ValueError(f"unsupported input {path}: use .jsonl, .csv or a folder of .txt/.md files")
+    raise ValueError(
+        f"unsupported input {path}: use .jsonl, .csv, a FHIR .json Bundle or .ndjson export, "
+        "or a folder of .txt/.md files"
+    )

@@ -19,6 +19,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pipeline.config import IngestConfig
+from pipeline.ingest.identifiers import ERROR_CODE as IDENTIFIER_ERROR_CODE
+from pipeline.ingest.identifiers import apply_guard, get_guard
 from pipeline.ingest.readers import RawRecord, display_path, read_path
 from pipeline.schemas import (
     ID_MAX_CHARS,
@@ -96,6 +98,12 @@ ERROR_CODES_DOC: dict[str, str] = {
         "A `session_id` already seen in this batch with different content (an exact repeat "
         "is dropped silently instead)."
     ),
+    "IDENTIFIER_FOUND": (
+        "The residual identifier guard found a possible e-mail address, phone number, SSN, URL, "
+        "street address, date of birth or record number (`ingest.identifiers`; the message "
+        "names the kinds and positions, never the text). With `policy: redact` the session is "
+        "kept with placeholders instead."
+    ),
     "UNEXPECTED_ERROR": (
         "A bug: reading or validating the record raised an unexpected exception (named in the "
         "message). For a reader, the rest of that input was not read."
@@ -125,8 +133,11 @@ _STRAY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # Cc less
 
 
 def error_codes_table() -> str:
-    """``ERROR_CODES_DOC`` as a Markdown table (for the README)."""
-    rows = [f"| `{code}` | {meaning} |" for code, meaning in ERROR_CODES_DOC.items()]
+    """``ERROR_CODES_DOC`` and the FHIR reader's codes as a Markdown table (for the README)."""
+    from pipeline.ingest.fhir import FHIR_ERROR_CODES_DOC
+
+    codes = {**ERROR_CODES_DOC, **FHIR_ERROR_CODES_DOC}
+    rows = [f"| `{code}` | {meaning} |" for code, meaning in codes.items()]
     return "\n".join(["| Code | Meaning |", "| --- | --- |", *rows])
 
 
@@ -141,6 +152,7 @@ class IngestResult:
     sessions: list[tuple[str, Session]] = field(default_factory=list)  # (source, session)
     quarantined: list[Quarantined] = field(default_factory=list)
     repeats: list[tuple[str, str]] = field(default_factory=list)
+    fhir: dict = field(default_factory=dict)  # FHIR reading counts (skipped, ignored), if any
 
 
 def _name(part: str | int) -> str:
@@ -277,6 +289,11 @@ def validate_record(
         return reject(
             "FUTURE_DATE", f"session_date is more than {days} day{'s' * (days != 1)} after today"
         )
+    if limits.identifiers.policy != "off":
+        guarded = apply_guard(session, get_guard(limits.identifiers))
+        if guarded.session is None:
+            return reject(IDENTIFIER_ERROR_CODE, guarded.message)
+        return guarded.session
     return session
 
 
@@ -365,10 +382,20 @@ def ingest_paths(
         FileNotFoundError: An input path does not exist (checked before any record is read).
         ValueError: An input path is not a supported type.
     """
-    readers = [_guarded(read_path(Path(path)), display_path(path)) for path in paths]
+    from pipeline.ingest.fhir import FhirOptions, FhirReadStats
+
+    fhir_options = FhirOptions(include_psychotherapy_notes=limits.fhir_include_psychotherapy_notes)
+    fhir_stats = FhirReadStats()
+    readers = [
+        _guarded(read_path(Path(path), fhir_options, fhir_stats), display_path(path))
+        for path in paths
+    ]
 
     def records() -> Iterable[RawRecord]:
         for reader in readers:
             yield from reader
 
-    return ingest_records(records(), limits, today)
+    result = ingest_records(records(), limits, today)
+    if fhir_stats.resources:
+        result.fhir = fhir_stats.as_dict()
+    return result

@@ -310,3 +310,29 @@ def test_flows_nightly_resumes_after_kill_9_and_scores_each_session_once(
     if kill_at == 60:
         assert 60 <= committed < len(expected), "the kill did not land mid-scoring"
     _check_exactly_once(Store(store_url), out, expected)
+
+
+def test_flows_nightly_scores_a_fhir_bundle_into_the_store(
+    prefect_harness, tiny_config, store_url: str, tmp_path: Path
+):
+    """FHIR DocumentReferences end to end (into PostgreSQL when the server is set)."""
+    out = tmp_path / "out"
+    info = _nightly(
+        [FIXTURES / "fhir" / "bundle.json", FIXTURES / "fhir" / "notes.ndjson"],
+        out,
+        tiny_config,
+        store_url,
+    )
+    assert info["counts"]["sessions_scored"] == 9
+    assert info["fhir"]["skipped"]["psychotherapy_note"] == 2
+    run = json.loads((out / "run.json").read_text())
+    assert run["fhir"] == info["fhir"]
+    codes = sorted(q["error_code"] for q in _jsonl(out / "quarantine.jsonl"))
+    assert codes == [
+        "FHIR_BAD_BASE64",
+        "FHIR_INVALID_JSON",
+        "FHIR_NO_TEXT",
+        "FHIR_TEXT_NOT_INLINE",
+    ]
+    clients = {row["client_id"] for row in csv.DictReader((out / "sessions.csv").open())}
+    assert clients and all(client.startswith("Patient/") for client in clients)

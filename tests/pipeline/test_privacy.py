@@ -39,7 +39,10 @@ def test_privacy_canary_stays_in_the_store_and_report(
         "note": f"D: Client said {CANARY} felt unheard.",
     }
     bad = {**good, "session_id": "s-2", "patient_name": CANARY}
-    notes.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n" + f'{{"note": "{CANARY}\n')
+    # A de-identification miss: the identifier guard must quarantine it without quoting it.
+    leak = {**good, "session_id": "s-3", "note": f"D: Write to {CANARY.lower()}@example.org."}
+    records = [json.dumps(r) for r in (good, bad, leak)] + [f'{{"note": "{CANARY}']
+    notes.write_text("\n".join(records) + "\n")
     home, out, store = tmp_path / "prefect-home", tmp_path / "out", tmp_path / "store.db"
     env = {
         **os.environ,
@@ -76,6 +79,7 @@ def test_privacy_canary_stays_in_the_store_and_report(
     assert CANARY not in result.stdout + result.stderr
     assert list(home.rglob("*.db")), "the run did not use this Prefect home"
     assert _files_containing(home, CANARY.encode()) == []
+    assert _files_containing(home, CANARY.lower().encode()) == []
     # Only the store and the report (and passages.jsonl, because --include-text asked for
     # it) may hold note text; quarantine.jsonl and run.json must not.
     holders = set(_files_containing(out, CANARY.encode()))
@@ -84,4 +88,5 @@ def test_privacy_canary_stays_in_the_store_and_report(
     if job == "nightly":
         assert CANARY.encode() in store.read_bytes() + _wal(store)
     quarantine = (out / "quarantine.jsonl").read_text()
-    assert quarantine.count("\n") == 2 and CANARY not in quarantine
+    assert quarantine.count("\n") == 3 and CANARY.lower() not in quarantine.lower()
+    assert "IDENTIFIER_FOUND" in quarantine

@@ -273,9 +273,9 @@ def test_validate_reader_crash_ends_only_that_input(tmp_path: Path, monkeypatch)
     good.write_text(json.dumps(VALID) + "\n")
     real_read_path = validate.read_path
 
-    def crashing(path: Path):
+    def crashing(path: Path, *fhir):
         if path.name != "crash.jsonl":
-            return real_read_path(path)
+            return real_read_path(path, *fhir)
 
         def records():
             yield RawRecord(str(path), "line 1", data={**VALID, "session_id": "s-0"})
