@@ -398,3 +398,83 @@ def errors(detect: Callable[[str], Iterable[Span]], corpus: list[Example]) -> li
                 }
             )
     return found
+
+
+# --- probe: hand-written, never used for tuning --------------------------------------------------
+# Written after the guard was finished, in formats and phrasings the generator does not use, as
+# an honest check of how far the synthetic figures carry. Markup: [[ENTITY|identifier]].
+PROBE = [
+    "Client emailed from [[EMAIL|jordan.b+therapy@mailbox.example.com]] to reschedule.",
+    "Sent worksheet to [[EMAIL|K_Reyes@clinic-partners.org]] per client request.",
+    "Client's work address is [[EMAIL|m.chen@acme-logistics.co.uk]]; do not use.",
+    "Mother can be reached at [[PHONE|(617) 555-0142]] after 5pm.",
+    "Left voicemail at [[PHONE|617.555.0199]] to confirm Thursday.",
+    "Emergency contact: sister, [[PHONE|+1-212-555-0178]].",
+    "Client gave cell [[PHONE|415 555 0123]] for reminders.",
+    "Intake form lists ssn [[SSN|219-09-9999]] which should have been removed.",
+    "Billing note: social security # [[SSN|078-05-1120]] on file.",
+    "Client shared her blog [[URL|https://example-journal.net/posts/anxiety]] in session.",
+    "Referred to [[URL|www.example-support.org/groups]] for peer groups.",
+    "Client found the worksheet at [[URL|example-cbt.com/worksheets]].",
+    "Client moved to [[ADDRESS|4417 N. Harbor Blvd]] last month.",
+    "Home visit scheduled at [[ADDRESS|22 Winding Creek Road]], Apt 3.",
+    "Mail returned from [[ADDRESS|1600 Pennsylvania Avenue]] address on file.",
+    "Client lives near [[ADDRESS|908 Sunset Dr]] with roommates.",
+    "Pt dob [[DOB|4/5/1979]] confirmed at check-in.",
+    "Date of Birth - [[DOB|12-07-1990]] per insurance card.",
+    "Client was born [[DOB|July 4th, 1988]] in Ohio.",
+    "Verified identity (DOB [[DOB|1979-04-05]]).",
+    "Chart reference MRN [[MRN|4455221]] attached to referral.",
+    "Per MR# [[MRN|000-448-991]], prior admission noted.",
+    "Medical record no. [[MRN|H7781234]] transferred from county.",
+    "Patient ID: [[MRN|PT-0098812]] on the release form.",
+    "Client texted from [[PHONE|555-867-5309]] at 2am in distress.",
+    "Work email [[EMAIL|tlee@example.edu]] should not be in notes.",
+    "She gave her number, [[PHONE|(303) 555-0110]], to the group leader.",
+    "Called client at [[PHONE|512-555-0187]]; no answer.",
+    "Client posted at [[URL|http://forum.example.org/t/12345]].",
+    "Letter sent to [[ADDRESS|77 Old Mill Lane]].",
+]
+
+PROBE_NEGATIVE = [
+    "BP 120/80, pulse 72; PHQ-9 of 14 and GAD-7 of 11.",
+    "Gave client the 988 crisis line and 911 for emergencies.",
+    "Client drove on I-95 for 3 hours to visit family.",
+    "Met in room 214; session 12 of 16.",
+    "Diagnosis F41.1; billed CPT 90837 for 53 minutes.",
+    "Sertraline increased from 50 mg to 100 mg on 3/14.",
+    "Client is 34 years old and has two children aged 6 and 9.",
+    "Next session 11/02/2026 at 10:30.",
+    "Client rated session 8/10 and the relationship 9 out of 10.",
+    "Client slept 5-6 hours per night, down from 7-8.",
+    "Reviewed homework from chapter 4, pages 12-18.",
+    "Client described the street where she grew up as quiet.",
+    "Discussed the 12-step program and 90 meetings in 90 days.",
+    "Client's father died in 1998 when she was 12.",
+    "Scheduled 4 sessions between 1/2026 and 3/2026.",
+    "Client ran a 5k on Saturday, finishing in 31:20.",
+    "Client's goal is to reduce panic attacks from 3 per week to 1.",
+    "SRS total 36/40; ORS 24.5.",
+    "Discussed apartment 3B noise complaints with the landlord.",
+    "Client's birthday is next week and she fears being alone.",
+]
+
+
+def _parse_probe(line: str) -> Example:
+    pieces, spans, length, last = [], [], 0, 0
+    for match in re.finditer(r"\[\[([A-Z]+)\|(.+?)\]\]", line):
+        literal = line[last : match.start()]
+        pieces.append(literal)
+        length += len(literal)
+        entity, value = match.groups()
+        spans.append((entity, length, length + len(value)))
+        pieces.append(value)
+        length += len(value)
+        last = match.end()
+    pieces.append(line[last:])
+    return Example("".join(pieces), tuple(spans))
+
+
+def probe_corpus() -> list[Example]:
+    """The hand-written probe: 30 positives in unseen formats, 20 hard negatives."""
+    return [_parse_probe(line) for line in PROBE + PROBE_NEGATIVE]
