@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from pipeline.report import render_report
 from pipeline.schemas import Quarantined
@@ -46,17 +48,28 @@ CONTRACT_FILES = (
 )
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename over the target."""
+EXPORT_CHUNK = 500  # sessions whose passages are read from the store at a time
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[TextIO]:
+    """A text file written in the same folder under a temporary name, renamed over ``path``
+    only when the block succeeds (a reader never sees a half-written file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+            yield out
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` through :func:`atomic_writer`."""
+    with atomic_writer(path) as out:
+        out.write(text)
 
 
 def _remove_stale_temporaries(out_dir: Path) -> None:
@@ -95,42 +108,43 @@ def export_outputs(
     Returns:
         File name -> path.
     """
-    estimates = store.estimates()
+    estimates = store.estimates()  # one small record per session
     flags = store.flags()
     codes: dict[str, list[str]] = {}
     for flag in flags:
         codes.setdefault(flag.session_id, [])
         if flag.code not in codes[flag.session_id]:
             codes[flag.session_id].append(flag.code)
-    scored = store.passages([e.session_id for e in estimates])
-
-    passage_rows = []
-    evidence_ids = {pid for flag in flags for pid in flag.evidence}
-    evidence = {}
-    for estimate in estimates:
-        pairs = scored.get(estimate.session_id, [])
-        for position, (passage, scores) in enumerate(pairs):
-            row = passage.model_dump(exclude={"text"})
-            row.update(scores.model_dump() if scores else {})
-            if include_text:
-                row["text"] = passage.text
-            passage_rows.append(row)
-            if passage.passage_id in evidence_ids:
-                evidence[passage.passage_id] = evidence_in_context(pairs, position)
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SESSION_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for estimate in estimates:
-        row = estimate.model_dump(mode="json", exclude={"flags"})
-        row["flags"] = ";".join(codes.get(estimate.session_id, []))
-        writer.writerow(row)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out_dir)
     paths = {name: out_dir / name for name in CONTRACT_FILES}
-    write_atomic(paths["passages.jsonl"], _jsonl(passage_rows))
-    write_atomic(paths["sessions.csv"], buffer.getvalue())
+    # Passages are streamed a chunk of sessions at a time: they are most of the data.
+    evidence_ids = {pid for flag in flags for pid in flag.evidence}
+    evidence = {}
+    with atomic_writer(paths["passages.jsonl"]) as out:
+        ids = [e.session_id for e in estimates]
+        for begin in range(0, len(ids), EXPORT_CHUNK):
+            scored = store.passages(ids[begin : begin + EXPORT_CHUNK])
+            for session_id in ids[begin : begin + EXPORT_CHUNK]:
+                pairs = scored.get(session_id, [])
+                for position, (passage, scores) in enumerate(pairs):
+                    row = passage.model_dump(exclude={"text"})
+                    row.update(scores.model_dump() if scores else {})
+                    if include_text:
+                        row["text"] = passage.text
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    if passage.passage_id in evidence_ids:
+                        evidence[passage.passage_id] = evidence_in_context(pairs, position)
+
+    with atomic_writer(paths["sessions.csv"]) as out:
+        writer = csv.DictWriter(out, fieldnames=SESSION_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for estimate in estimates:
+            row = estimate.model_dump(mode="json", exclude={"flags"})
+            row["flags"] = ";".join(codes.get(estimate.session_id, []))
+            writer.writerow(row)
+
     write_atomic(paths["flags.jsonl"], _jsonl(f.model_dump(mode="json") for f in flags))
     write_atomic(paths["quarantine.jsonl"], _jsonl(q.model_dump(mode="json") for q in quarantined))
     temporary = out_dir / ".report.html.tmp"  # removed by _remove_stale_temporaries if killed

@@ -18,10 +18,11 @@ from pipeline.classify import score_passages
 from pipeline.config import AllianceConfig, EncoderConfig
 from pipeline.features import SIGNAL_NAMES, pooled_vectors, session_vector
 from pipeline.flags import compute_flags, load_flag_rules
-from pipeline.ingest import ingest_paths
+from pipeline.ingest.validate import iter_outcomes, read_paths
 from pipeline.model import AllianceModel
 from pipeline.nlp.factory import cached_nlp
 from pipeline.nlp.segment import segment_sessions
+from pipeline.schemas import Quarantined, Session
 from pipeline.store import Store
 
 
@@ -35,28 +36,53 @@ def load_model(config: AllianceConfig) -> AllianceModel:
     return _model(Path(config.model_dir).resolve(), config.encoder.model_dump_json())
 
 
+INGEST_CHUNK = 1_000  # records validated and stored per transaction: bounds memory
+
+
 def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run_id: str) -> dict:
     """Read and validate inputs, quarantine bad records, store new or amended sessions.
+
+    Streams: records are read, validated and stored in chunks of ``INGEST_CHUNK``, so memory
+    stays flat however large the input.
 
     Returns:
         Counts, and ``session_ids``: every pending session (new, amended, left unscored by a
         run that stopped part-way, or not yet scored by the current model version).
     """
-    result = ingest_paths([Path(p) for p in paths], config.ingest)
-    changed: list[str] = []
-    by_source: dict[str, list] = {}
-    for source, session in result.sessions:
-        by_source.setdefault(source, []).append(session)
-    for source, sessions in by_source.items():
-        changed += store.upsert_sessions(sessions, source)
-    store.add_quarantine(run_id, result.quarantined)
+    from pipeline.ingest.fhir import FhirReadStats
+
+    fhir_stats = FhirReadStats()
+    records = read_paths([Path(p) for p in paths], config.ingest, fhir_stats)
+    counts = dict.fromkeys(("valid", "quarantined", "repeats", "new_or_amended"), 0)
+    sessions: list[tuple[str, Session]] = []
+    quarantined: list[Quarantined] = []
+
+    def flush() -> None:
+        by_source: dict[str, list[Session]] = {}
+        for source, session in sessions:
+            by_source.setdefault(source, []).append(session)
+        for source, group in by_source.items():
+            counts["new_or_amended"] += len(store.upsert_sessions(group, source))
+        store.add_quarantine(run_id, quarantined)
+        sessions.clear()
+        quarantined.clear()
+
+    for source, _, outcome in iter_outcomes(records, config.ingest):
+        if outcome is None:
+            counts["repeats"] += 1
+        elif isinstance(outcome, Quarantined):
+            quarantined.append(outcome)
+            counts["quarantined"] += 1
+        else:
+            sessions.append((source, outcome))
+            counts["valid"] += 1
+        if len(sessions) + len(quarantined) >= INGEST_CHUNK:
+            flush()
+    flush()
     return {
-        "read": len(result.sessions) + len(result.quarantined),
-        "valid": len(result.sessions),
-        "quarantined": len(result.quarantined),
-        "repeats": len(result.repeats),
-        "fhir": result.fhir,
-        "new_or_amended": len(changed),
+        **counts,
+        "read": counts["valid"] + counts["quarantined"],
+        "fhir": fhir_stats.as_dict() if fhir_stats.resources else {},
         "session_ids": store.pending_session_ids(load_model(config).version),
     }
 
@@ -143,16 +169,23 @@ def stored_session_rows(store: Store, session_ids: Sequence[str]) -> dict[str, n
     }
 
 
+CLIENTS_PER_FLAG_CHUNK = 200  # clients whose trajectories are flagged together
+
+
 def flag_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) -> int:
-    """Recompute flags for every client touched by these sessions (trajectories change)."""
+    """Recompute flags for every client touched by these sessions (trajectories change).
+
+    Clients are processed in chunks, so memory is bounded by a chunk's sessions.
+    """
     clients = store.client_ids(session_ids)
-    affected = store.sessions_of_clients(clients)
-    estimates = store.estimates(affected)
-    flags = compute_flags(
-        estimates,
-        store.passages(affected),
-        store.features(affected),
-        load_flag_rules(config.flags.rules_file),
-    )
-    store.replace_flags(clients, flags)
-    return len(flags)
+    rules = load_flag_rules(config.flags.rules_file)
+    total = 0
+    for begin in range(0, len(clients), CLIENTS_PER_FLAG_CHUNK):
+        chunk = clients[begin : begin + CLIENTS_PER_FLAG_CHUNK]
+        affected = store.sessions_of_clients(chunk)
+        flags = compute_flags(
+            store.estimates(affected), store.passages(affected), store.features(affected), rules
+        )
+        store.replace_flags(chunk, flags)
+        total += len(flags)
+    return total

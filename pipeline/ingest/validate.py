@@ -308,13 +308,15 @@ def _unexpected(record: RawRecord, error: Exception) -> Quarantined:
     )
 
 
-def ingest_records(
+def iter_outcomes(
     records: Iterable[RawRecord], limits: IngestConfig, today: dt.date | None = None
-) -> IngestResult:
-    """Validate records; a repeated session id with different content quarantines the later one.
+) -> Iterator[tuple[str, str, Session | Quarantined | None]]:
+    """Validate records one at a time (memory stays flat however large the input).
 
-    An exact repeat (same id, same content) is dropped and listed in ``IngestResult.repeats``:
-    re-sent files are common.
+    Yields ``(source, location, outcome)``: a ``Session``, a ``Quarantined`` record, or None
+    for an
+    exact repeat (same id, same content) of an earlier session, which is dropped: re-sent
+    files are common. A repeated id with different content quarantines the later record.
 
     Args:
         records: Reader output.
@@ -323,8 +325,7 @@ def ingest_records(
             None.
     """
     today = today or dt.date.today()
-    result = IngestResult()
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {}  # session id -> content hash: ids only, a few MB per million
     for record in records:
         try:
             outcome = validate_record(record, limits, today)
@@ -332,25 +333,41 @@ def ingest_records(
         except Exception as error:  # a bug must cost one record, not the batch
             outcome = _unexpected(record, error)
         if isinstance(outcome, Quarantined):
-            result.quarantined.append(outcome)
+            yield record.source, record.location, outcome
             continue
         previous = seen.get(outcome.session_id)
         if previous == content_hash:
-            result.repeats.append((record.source, record.location))
+            yield record.source, record.location, None
             continue
         if previous is not None:
-            result.quarantined.append(
+            yield (
+                record.source,
+                record.location,
                 Quarantined(
                     source=record.source,
                     location=record.location,
                     session_id=outcome.session_id,
                     error_code="DUPLICATE_ID_CONFLICT",
                     message="session_id already seen in this batch with different content",
-                )
+                ),
             )
             continue
         seen[outcome.session_id] = content_hash
-        result.sessions.append((record.source, outcome))
+        yield record.source, record.location, outcome
+
+
+def ingest_records(
+    records: Iterable[RawRecord], limits: IngestConfig, today: dt.date | None = None
+) -> IngestResult:
+    """:func:`iter_outcomes` collected into one :class:`IngestResult` (small batches, tests)."""
+    result = IngestResult()
+    for source, location, outcome in iter_outcomes(records, limits, today):
+        if outcome is None:
+            result.repeats.append((source, location))
+        elif isinstance(outcome, Quarantined):
+            result.quarantined.append(outcome)
+        else:
+            result.sessions.append((source, outcome))
     return result
 
 
@@ -373,29 +390,38 @@ def _guarded(records: Iterator[RawRecord], source: str) -> Iterator[RawRecord]:
         yield record
 
 
-def ingest_paths(
-    paths: Sequence[Path], limits: IngestConfig, today: dt.date | None = None
-) -> IngestResult:
-    """Read and validate every input path (files and folders) as one batch.
+def read_paths(paths: Sequence[Path], limits: IngestConfig, fhir_stats=None) -> Iterator[RawRecord]:
+    """Every record of every input path, lazily, in order.
 
     Raises:
         FileNotFoundError: An input path does not exist (checked before any record is read).
         ValueError: An input path is not a supported type.
     """
-    from pipeline.ingest.fhir import FhirOptions, FhirReadStats
+    from pipeline.ingest.fhir import FhirOptions
 
     fhir_options = FhirOptions(include_psychotherapy_notes=limits.fhir_include_psychotherapy_notes)
-    fhir_stats = FhirReadStats()
     readers = [
         _guarded(read_path(Path(path), fhir_options, fhir_stats), display_path(path))
         for path in paths
     ]
+    for reader in readers:
+        yield from reader
 
-    def records() -> Iterable[RawRecord]:
-        for reader in readers:
-            yield from reader
 
-    result = ingest_records(records(), limits, today)
+def ingest_paths(
+    paths: Sequence[Path], limits: IngestConfig, today: dt.date | None = None
+) -> IngestResult:
+    """Read and validate every input path (files and folders) as one batch, in memory.
+
+    Raises:
+        FileNotFoundError: An input path does not exist (checked before any record is read).
+        ValueError: An input path is not a supported type.
+    """
+    from pipeline.ingest.fhir import FhirReadStats
+
+    fhir_stats = FhirReadStats()
+    records = read_paths(paths, limits, fhir_stats)
+    result = ingest_records(records, limits, today)
     if fhir_stats.resources:
         result.fhir = fhir_stats.as_dict()
     return result
