@@ -92,6 +92,12 @@ def private_env(prefect_home: Path) -> dict[str, str]:
     """Environment of a CLI subprocess with its own temporary Prefect home and server."""
     import os
 
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_LOGGING_LEVEL": "DEBUG"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(prefect_home),
+        "PREFECT_LOGGING_LEVEL": "DEBUG",
+        # A loaded CI machine can take longer than Prefect's 20 s default to start the server.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    }
     env.pop("PREFECT_API_URL", None)
     return env
