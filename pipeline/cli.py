@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,37 @@ SetOption = Annotated[
 ]
 ModelOption = Annotated[
     Path | None, typer.Option("--model", "-m", help="Model folder (default models/default).")
+]
+
+
+class TaskRunnerName(StrEnum):
+    thread = "thread"
+    dask = "dask"
+
+
+TaskRunnerOption = Annotated[
+    TaskRunnerName | None,
+    typer.Option(
+        "--task-runner",
+        help="Where the scoring tasks run: thread = one after another in this process; dask = "
+        "on Dask workers (default: run.task_runner of the config, thread).",
+    ),
+]
+DaskAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask-address",
+        help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (with "
+        "--task-runner dask; default: a temporary local cluster).",
+    ),
+]
+DaskWorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--dask-workers",
+        min=1,
+        help="Worker processes of the temporary local Dask cluster (default 2).",
+    ),
 ]
 
 
@@ -79,6 +111,9 @@ def score(
     include_text: Annotated[
         bool, typer.Option("--include-text", help="Write passage text into passages.jsonl.")
     ] = False,
+    task_runner: TaskRunnerOption = None,
+    dask_address: DaskAddressOption = None,
+    dask_workers: DaskWorkersOption = None,
 ) -> None:
     """Score sessions end to end and write the contract files into --out.
 
@@ -86,8 +121,50 @@ def score(
     run.json. Bad records are quarantined and the run goes on (exit status 0).
 
     Example: alliance score data/fixtures/sessions.jsonl --out out/
+
+    On Dask workers: alliance score notes.jsonl --out out/ --task-runner dask --dask-workers 4
     """
-    _run_flow("score", inputs, out, config, model, store, overrides, include_text)
+    _run_flow(
+        "score",
+        inputs,
+        out,
+        config,
+        model,
+        store,
+        overrides,
+        include_text,
+        _runner_options(task_runner, dask_address, dask_workers),
+    )
+
+
+def _runner_options(
+    task_runner: TaskRunnerName | None, dask_address: str | None, dask_workers: int | None
+) -> dict:
+    """The ``run`` settings given on the command line (they override the config's)."""
+    given = {
+        "task_runner": task_runner.value if task_runner else None,
+        "dask_address": dask_address,
+        "dask_workers": dask_workers,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def _with_runner(settings, options: dict):
+    """Apply the command line's task-runner options to the config, checked for sense."""
+    from pipeline.config import RunConfig
+
+    try:
+        run = RunConfig.model_validate({**settings.run.model_dump(), **options})
+    except ValueError as error:
+        raise _fail(f"invalid task-runner options: {error}") from None
+    if run.task_runner == "thread" and {"dask_address", "dask_workers"} & set(options):
+        raise _fail("--dask-address and --dask-workers need --task-runner dask")
+    if run.dask_address and "dask_workers" in options:
+        raise _fail(
+            "--dask-workers sizes a temporary local cluster; with --dask-address the "
+            "cluster's own workers are used (start them with `dask worker --nworkers N`)"
+        )
+    return settings.model_copy(update={"run": run})
 
 
 def _run_flow(
@@ -99,32 +176,34 @@ def _run_flow(
     store: str | None,
     overrides: list[str] | None,
     include_text: bool,
+    runner_options: dict | None = None,
 ) -> None:
     """Validate everything cheap first, then run the ``score`` or ``nightly`` flow."""
     _private_environment()
-    settings = _load(config, overrides, model)
+    settings = _with_runner(_load(config, overrides, model), runner_options or {})
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise _fail(f"input not found: {', '.join(missing)}")
     from pipeline.artifacts import ArtifactError
-    from pipeline.flows import nightly_flow, score_flow
+    from pipeline.flows import run_scoring
     from pipeline.locking import RunLockedError
     from pipeline.steps import load_model
     from pipeline.store import default_url
 
     out.mkdir(parents=True, exist_ok=True)
     url = store or settings.store.url or default_url(out)
-    flow = score_flow if job == "score" else nightly_flow
     try:
         # Fail fast, before Prefect starts, when the model or encoder cannot be trusted.
         load_model(settings)
-        with console.status(f"Scoring sessions (Prefect flow '{job}')..."):
-            info = flow(
-                inputs=[str(p.resolve()) for p in inputs],
-                out_dir=str(out.resolve()),
-                config=settings.model_dump(mode="json"),
-                store_url=url,
-                include_text=include_text,
+        where = "" if settings.run.task_runner == "thread" else " on Dask workers"
+        with console.status(f"Scoring sessions (Prefect flow '{job}'{where})..."):
+            info = run_scoring(
+                job,
+                [str(p.resolve()) for p in inputs],
+                str(out.resolve()),
+                settings,
+                url,
+                include_text,
             )
     except RunLockedError as error:
         console.print(f"[bold yellow]refused:[/] {error}")
@@ -160,6 +239,9 @@ def nightly(
     include_text: Annotated[
         bool, typer.Option("--include-text", help="Write passage text into passages.jsonl.")
     ] = False,
+    task_runner: TaskRunnerOption = None,
+    dask_address: DaskAddressOption = None,
+    dask_workers: DaskWorkersOption = None,
 ) -> None:
     """The clinic's unattended nightly run (Prefect flow 'nightly'): resumable, exactly once.
 
@@ -171,8 +253,20 @@ def nightly(
     records are quarantined; the exit status is 0 when the run finished.
 
     Example: alliance nightly --input /data/notes/ --store sqlite:////srv/alliance.db --out out/
+
+    Spread the scoring over a Dask cluster with --task-runner dask --dask-address tcp://HOST:8786.
     """
-    _run_flow("nightly", inputs, out, config, model, store, overrides, include_text)
+    _run_flow(
+        "nightly",
+        inputs,
+        out,
+        config,
+        model,
+        store,
+        overrides,
+        include_text,
+        _runner_options(task_runner, dask_address, dask_workers),
+    )
 
 
 @app.command()

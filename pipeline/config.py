@@ -121,12 +121,20 @@ class StoreConfig(Strict):
 
 
 class RunConfig(Strict):
-    """How a scoring run batches its work."""
+    """How a scoring run batches and distributes its work.
+
+    ``task_runner``: ``thread`` scores the partitions of ``sessions_per_task`` sessions one
+    after another in the flow's process; ``dask`` submits them to Dask workers (the scheduler
+    at ``dask_address``, or a temporary local cluster of ``dask_workers`` processes).
+    """
 
     # Sessions segmented and scored together; each is still committed on its own.
     sessions_per_batch: int = Field(64, ge=1)
     # Sessions per Prefect task: the unit a task runner (e.g. Dask) distributes.
     sessions_per_task: int = Field(2_000, ge=1)
+    task_runner: Literal["thread", "dask"] = "thread"
+    dask_address: str | None = None
+    dask_workers: int = Field(2, ge=1)
 
 
 class ScheduleConfig(Strict):
