@@ -59,10 +59,13 @@ def nightly_deployment(
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
-    from pipeline.flows import nightly_flow
+    from pipeline.flows import dask_task_runner, nightly_flow
 
     schedule = settings.schedule
-    return nightly_flow.to_deployment(
+    flow = nightly_flow
+    if settings.run.task_runner == "dask":  # scheduled runs scale out like `alliance nightly`
+        flow = nightly_flow.with_options(task_runner=dask_task_runner(settings))
+    return flow.to_deployment(
         name=schedule.deployment_name,
         schedule=Cron(schedule.cron, timezone=schedule.timezone),
         parameters=deployment_parameters(settings, inputs, out_dir, store_url),
