@@ -53,6 +53,7 @@ def _file_lock(path: Path, what: str) -> Iterator[None]:
         info_path.write_text(json.dumps(holder))
         yield
     finally:
+        info_path.unlink(missing_ok=True)
         lock.release()
 
 
