@@ -14,7 +14,7 @@ Loading verifies every file against the manifest, and the encoder against its sh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,26 +60,35 @@ class EmbeddingScorer:
 
 @dataclass
 class TransformerScorer:
+    """The fine-tuned model behind a :class:`pipeline.engine.PassageEngine`, built on first use
+    and kept, so its merged inference copy of the model is made once per model."""
+
     model: Any  # pipeline.transformer.MultiTaskModel
     tokenize: Any  # pipeline.transformer.PairTokenizer
     batch_size: int
     bf16: bool
+    max_tokens: int | None = None  # padded tokens per batch; None = the device's default
+    _engine: Any = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from pipeline.engine import PassageEngine
+
+            self._engine = PassageEngine(
+                self.model,
+                self.tokenize,
+                self.batch_size,
+                max_tokens=self.max_tokens,
+                bf16=self.bf16,
+            )
+        return self._engine
 
     def predict_proba(self, texts, contexts):
-        return self.predict(texts, contexts)[0]
+        return self.engine.predict(texts, contexts)
 
     def predict(self, texts, contexts):
-        from pipeline.transformer import predict_pairs
-
-        return predict_pairs(
-            self.model,
-            self.tokenize,
-            texts,
-            contexts,
-            self.batch_size,
-            self.bf16,
-            with_vectors=True,
-        )
+        return self.engine.predict(texts, contexts, with_vectors=True)
 
 
 @dataclass
@@ -137,7 +146,9 @@ def transformer_scorer(folder: Path, encoder: Encoder, config: EncoderConfig) ->
 
     model = load_transformer(folder, encoder.model).to(encoder.device)
     tokenize = PairTokenizer(encoder.tokenizer, model.settings.max_length)
-    return TransformerScorer(model, tokenize, config.batch_size, encoder.use_bf16)
+    # encoder.max_batch_tokens: an optional config key (padded tokens per batch).
+    max_tokens = getattr(config, "max_batch_tokens", None)
+    return TransformerScorer(model, tokenize, config.batch_size, encoder.use_bf16, max_tokens)
 
 
 def _check_encoder(manifest: dict, config: EncoderConfig, folder: Path) -> None:

@@ -209,31 +209,34 @@ def masked_loss(
 
 
 class PairTokenizer:
-    """Tokenise (passage, context) pairs; the context is truncated first."""
+    """Tokenise (passage, context) pairs, truncating the longer segment first.
+
+    Every row is a pair: an empty context is an empty second segment (``[CLS] passage [SEP]
+    [SEP]``), so a row's tokens, and so its scores, never depend on the other rows of its
+    batch (a batch whose contexts were all empty used to be encoded as single segments).
+    """
 
     def __init__(self, tokenizer, max_length: int):
         self.tokenizer = tokenizer
         self.max_length = max_length
 
-    def __call__(self, texts: Sequence[str], contexts: Sequence[str]) -> dict[str, torch.Tensor]:
-        pairs = [c if c else None for c in contexts]
-        if all(c is None for c in pairs):
-            return self.tokenizer(
-                list(texts),
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            )
-        # Empty contexts become a single space so every row is a pair (same tensor layout).
+    def _pairs(self, texts: Sequence[str], contexts: Sequence[str], **kwargs):
+        # " " (not "") for an empty context: the exact input the models were trained on.
         return self.tokenizer(
             list(texts),
             [c or " " for c in contexts],
-            padding=True,
             truncation="longest_first",
             max_length=self.max_length,
-            return_tensors="pt",
+            **kwargs,
         )
+
+    def __call__(self, texts: Sequence[str], contexts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Padded tensors for one batch (training, and the one-row reference path)."""
+        return self._pairs(texts, contexts, padding=True, return_tensors="pt")
+
+    def encode(self, texts: Sequence[str], contexts: Sequence[str]) -> dict[str, list[list[int]]]:
+        """Unpadded token ids per row (the engine pads each batch itself)."""
+        return self._pairs(texts, contexts, return_attention_mask=False)
 
 
 def save_transformer(model: MultiTaskModel, folder: Path) -> None:
@@ -274,28 +277,23 @@ def predict_pairs(
     batch_size: int = 64,
     bf16: bool = False,
     with_vectors: bool = False,
+    max_tokens: int | None = None,
 ):
-    """Head probabilities for (passage, context) pairs, in length-sorted batches.
+    """Head probabilities for (passage, context) pairs (one-off :class:`PassageEngine` call).
+
+    A scorer that predicts many times keeps a :class:`pipeline.engine.PassageEngine` instead,
+    so the merged inference copy of the model is built once.
+
+    Args:
+        batch_size: Most rows per batch.
+        bf16: bf16 weights and autocast (only where the hardware supports it).
+        max_tokens: Most padded tokens per batch (None: the device's default).
 
     Returns:
         head -> (n, n_classes) probabilities in input order; with ``with_vectors`` also the
         (n, hidden) pooled passage vectors, as ``(probabilities, vectors)``.
     """
-    device = next(model.parameters()).device
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + len(contexts[i]))
-    out = {name: np.zeros((len(texts), len(HEAD_BY_NAME[name].classes))) for name in model.heads}
-    vectors = np.zeros((len(texts), model.encoder.config.hidden_size), dtype=np.float32)
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        for begin in range(0, len(order), batch_size):
-            rows = order[begin : begin + batch_size]
-            encoded = tokenize([texts[i] for i in rows], [contexts[i] for i in rows]).to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                pooled = model.pool(**encoded)
-                logits = model(**encoded, pooled=pooled)
-            vectors[rows] = pooled.float().cpu().numpy()
-            for name, value in probabilities(logits).items():
-                out[name][rows] = value
-    model.train(was_training)
-    return (out, vectors) if with_vectors else out
+    from pipeline.engine import PassageEngine
+
+    engine = PassageEngine(model, tokenize, batch_size, max_tokens=max_tokens, bf16=bf16)
+    return engine.predict(texts, contexts, with_vectors=with_vectors)
