@@ -43,6 +43,8 @@ class EncoderConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     bf16: bool = True
     threads: int | None = Field(None, ge=1)
+    # Padded tokens per model batch; null = the device default (4,096 CPU, 65,536 CUDA).
+    max_batch_tokens: int | None = Field(None, ge=64)
 
 
 IdentifierEntity = Literal["EMAIL", "PHONE", "SSN", "URL", "ADDRESS", "DOB", "MRN"]

@@ -146,8 +146,7 @@ def transformer_scorer(folder: Path, encoder: Encoder, config: EncoderConfig) ->
 
     model = load_transformer(folder, encoder.model).to(encoder.device)
     tokenize = PairTokenizer(encoder.tokenizer, model.settings.max_length)
-    # encoder.max_batch_tokens: an optional config key (padded tokens per batch).
-    max_tokens = getattr(config, "max_batch_tokens", None)
+    max_tokens = config.max_batch_tokens  # padded tokens per batch; None = device default
     return TransformerScorer(model, tokenize, config.batch_size, encoder.use_bf16, max_tokens)
 
 
