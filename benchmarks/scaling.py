@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -58,7 +57,6 @@ def _config(model: str | None):
 def child(input_path: Path, out_dir: Path, model: str | None) -> dict:
     """One pipeline run in this process (called in a fresh child per size)."""
     from pipeline import steps
-    from pipeline.export import export_outputs
     from pipeline.store import Store, default_url
 
     config = _config(model)
@@ -66,20 +64,9 @@ def child(input_path: Path, out_dir: Path, model: str | None) -> dict:
     steps.load_model(config)
     load_s = time.perf_counter() - start
     out_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(default_url(out_dir))
-    run_id = uuid.uuid4().hex[:12]
-    timings: dict[str, float] = {}
     start = time.perf_counter()
-    ingested = steps.ingest_step([input_path], config, store, run_id)
-    timings["ingest"] = time.perf_counter() - start
-    scored = steps.score_step(ingested["session_ids"], config, store, run_id)
-    timings.update(scored["seconds"])
-    begin = time.perf_counter()
-    steps.flag_step(ingested["session_ids"], config, store)
-    timings["flag"] = time.perf_counter() - begin
-    begin = time.perf_counter()
-    export_outputs(store, out_dir, {"model_version": "bench", "config_hash": "bench"}, [])
-    timings["export"] = time.perf_counter() - begin
+    result = steps.run_steps([input_path], config, Store(default_url(out_dir)), out_dir)
+    scored, timings = result["scored"], result["timings_s"]
     wall = time.perf_counter() - start
     return {
         "sessions": scored["sessions"],

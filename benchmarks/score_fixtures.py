@@ -13,7 +13,6 @@ import json
 import os
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -21,7 +20,6 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from pipeline import steps  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.export import export_outputs  # noqa: E402
 from pipeline.store import Store, default_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,22 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def direct(inputs: list[Path], config, out: Path) -> dict:
     """The pipeline's plain steps in order, no Prefect."""
-    store = Store(default_url(out))
-    run_id = uuid.uuid4().hex[:12]
-    timings = {}
-    start = time.perf_counter()
-    ids = steps.ingest_step(inputs, config, store, run_id)["session_ids"]
-    timings["ingest"] = time.perf_counter() - start
-    scored = steps.score_step(ids, config, store, run_id)
-    timings.update(scored["seconds"])
-    passages = scored["passages"]
-    start = time.perf_counter()
-    steps.flag_step(ids, config, store)
-    timings["flag"] = time.perf_counter() - start
-    start = time.perf_counter()
-    export_outputs(store, out, {"model_version": "bench", "config_hash": "bench"}, [])
-    timings["export"] = time.perf_counter() - start
-    return {"timings_s": timings, "passages": passages}
+    result = steps.run_steps(inputs, config, Store(default_url(out)), out)
+    return {"timings_s": result["timings_s"], "passages": result["scored"]["passages"]}
 
 
 def main() -> None:

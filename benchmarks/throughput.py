@@ -35,7 +35,6 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -48,7 +47,6 @@ from pipeline import steps  # noqa: E402
 from pipeline.classify import contexts_for  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.engine import PassageEngine  # noqa: E402
-from pipeline.export import export_outputs  # noqa: E402
 from pipeline.heads import HEAD_BY_NAME  # noqa: E402
 from pipeline.ingest import ingest_paths  # noqa: E402
 from pipeline.nlp.factory import cached_nlp  # noqa: E402
@@ -206,19 +204,9 @@ def copies_file(folder: Path, copies: int) -> Path:
 def end_to_end(inputs: Path, config, out: Path) -> dict:
     """The steps of ``alliance score`` called directly (as benchmarks/score_fixtures.py)."""
     store = Store(default_url(out))
-    run_id = uuid.uuid4().hex[:12]
-    timings = {}
     started = time.perf_counter()
-    ids = steps.ingest_step([inputs], config, store, run_id)["session_ids"]
-    timings["ingest"] = time.perf_counter() - started
-    scored = steps.score_step(ids, config, store, run_id)
-    timings.update(scored["seconds"])
-    start = time.perf_counter()
-    steps.flag_step(ids, config, store)
-    timings["flag"] = time.perf_counter() - start
-    start = time.perf_counter()
-    export_outputs(store, out, {"model_version": "bench", "config_hash": "bench"}, [])
-    timings["export"] = time.perf_counter() - start
+    result = steps.run_steps([inputs], config, store, out)
+    scored, timings = result["scored"], result["timings_s"]
     total = time.perf_counter() - started
     estimates = {e.session_id: e.overall for e in store.estimates()}
     store.engine.dispose()

@@ -46,6 +46,9 @@ class TaskRunnerName(StrEnum):
     dask = "dask"
 
 
+IncludeTextOption = Annotated[
+    bool, typer.Option("--include-text", help="Write passage text into passages.jsonl.")
+]
 TaskRunnerOption = Annotated[
     TaskRunnerName | None,
     typer.Option(
@@ -108,9 +111,7 @@ def score(
         typer.Option(help="SQLAlchemy URL of the result store (default: SQLite in --out)."),
     ] = None,
     overrides: SetOption = None,
-    include_text: Annotated[
-        bool, typer.Option("--include-text", help="Write passage text into passages.jsonl.")
-    ] = False,
+    include_text: IncludeTextOption = False,
     task_runner: TaskRunnerOption = None,
     dask_address: DaskAddressOption = None,
     dask_workers: DaskWorkersOption = None,
@@ -236,9 +237,7 @@ def nightly(
     config: ConfigOption = None,
     model: ModelOption = None,
     overrides: SetOption = None,
-    include_text: Annotated[
-        bool, typer.Option("--include-text", help="Write passage text into passages.jsonl.")
-    ] = False,
+    include_text: IncludeTextOption = False,
     task_runner: TaskRunnerOption = None,
     dask_address: DaskAddressOption = None,
     dask_workers: DaskWorkersOption = None,

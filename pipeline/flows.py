@@ -211,8 +211,7 @@ def run_pipeline(
                 "sessions_scored": scored["sessions"],
                 "sessions_skipped": scored["skipped"],
                 "passages": scored["passages"],
-                "estimates": len(store.estimates()),
-                "flags": len(store.flags()),
+                **store.counts(),
             }
             if ingested["fhir"]:  # e.g. psychotherapy notes skipped, Patient resources ignored
                 info["fhir"] = ingested["fhir"]

@@ -7,6 +7,7 @@ writes its results back, so no note text travels between steps or into Prefect.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -189,3 +190,28 @@ def flag_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) 
         store.replace_flags(chunk, flags)
         total += len(flags)
     return total
+
+
+def run_steps(paths: Sequence[Path], config: AllianceConfig, store: Store, out_dir: Path) -> dict:
+    """The work of ``alliance score`` as plain calls, without Prefect (benchmarks use it to
+    separate the pipeline's cost from orchestration).
+
+    Returns:
+        ``ingested`` and ``scored`` (the steps' results) and ``timings_s`` per stage.
+    """
+    from pipeline.export import export_outputs
+
+    run_id = uuid.uuid4().hex[:12]
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    ingested = ingest_step(paths, config, store, run_id)
+    timings["ingest"] = time.perf_counter() - start
+    scored = score_step(ingested["session_ids"], config, store, run_id)
+    timings.update(scored["seconds"])
+    start = time.perf_counter()
+    flag_step(ingested["session_ids"], config, store)
+    timings["flag"] = time.perf_counter() - start
+    start = time.perf_counter()
+    export_outputs(store, out_dir, {"model_version": "bench", "config_hash": "bench"}, [])
+    timings["export"] = time.perf_counter() - start
+    return {"ingested": ingested, "scored": scored, "timings_s": timings}

@@ -36,6 +36,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     inspect,
     or_,
@@ -495,6 +496,22 @@ class Store:
                         for f in flags
                     ],
                 )
+
+    def counts(self) -> dict[str, int]:
+        """Current estimates and flags, counted in the database (nothing loaded)."""
+        s, e = sessions_table.c, estimates_table.c
+        current = (
+            select(func.count())
+            .select_from(estimates_table.join(sessions_table, s.session_id == e.session_id))
+            .where(e.content_hash == s.content_hash)
+        )
+        with self.engine.connect() as connection:
+            return {
+                "estimates": connection.execute(current).scalar_one(),
+                "flags": connection.execute(
+                    select(func.count()).select_from(flags_table)
+                ).scalar_one(),
+            }
 
     def flags(self) -> list[Flag]:
         with self.engine.connect() as connection:
