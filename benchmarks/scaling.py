@@ -25,6 +25,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +48,39 @@ def write_notes(path: Path, count: int) -> None:
             out.write(json.dumps(record) + "\n")
 
 
+def _rss_mb() -> float:
+    """Current resident memory of this process (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+class RssTimeline:
+    """Resident memory sampled every ``interval`` seconds in a background thread; ``stop``
+    returns about ``points`` evenly spaced (seconds, MB) samples, to show whether memory is
+    flat through the run or grows with the input."""
+
+    def __init__(self, interval: float = 1.0, points: int = 12):
+        self.samples: list[tuple[float, float]] = []
+        self.points = points
+        self._start = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.samples.append((round(time.perf_counter() - self._start, 1), _rss_mb()))
+
+    def stop(self) -> list[tuple[float, float]]:
+        self._stop.set()
+        self._thread.join()
+        step = max(1, len(self.samples) // self.points)
+        return self.samples[::step]
+
+
 def _config(model: str | None):
     from pipeline.config import load_config
 
@@ -60,9 +94,11 @@ def child(input_path: Path, out_dir: Path, model: str | None) -> dict:
     from pipeline.store import Store, default_url
 
     config = _config(model)
+    timeline = RssTimeline()
     start = time.perf_counter()
     steps.load_model(config)
     load_s = time.perf_counter() - start
+    rss_loaded = _rss_mb()
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result = steps.run_steps([input_path], config, Store(default_url(out_dir)), out_dir)
@@ -75,7 +111,9 @@ def child(input_path: Path, out_dir: Path, model: str | None) -> dict:
         "model_load_s": round(load_s, 2),
         "s_per_1k_passages": round(1000 * wall / max(scored["passages"], 1), 3),
         "stage_s": {k: round(v, 2) for k, v in timings.items()},
+        "rss_after_model_load_mb": rss_loaded,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_timeline_mb": timeline.stop(),
     }
 
 

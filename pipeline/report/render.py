@@ -122,6 +122,8 @@ def render_report(
         run_info: Model version and counts shown in the header.
     """
     template = _environment().get_template("report.html.j2")
-    html = template.render(**build_context(estimates, flags, passages, run_info))
-    out_path.write_text(html, encoding="utf-8")
+    context = build_context(estimates, flags, passages, run_info)
+    # Streamed to the file: a report of 100,000 sessions is a large page to hold as one string.
+    with out_path.open("w", encoding="utf-8") as out:
+        out.writelines(template.generate(**context))
     return out_path
