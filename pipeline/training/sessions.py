@@ -16,9 +16,15 @@ from pipeline.training.evaluate import session_metrics
 from pipeline.training.records import LabeledPassage, LabeledSession, split_of
 
 
-def session_matrix(sessions: list[LabeledSession], scorer: PassageScorer) -> np.ndarray:
-    """Score every turn (with the previous turn as context) and build each session's row
-    exactly as the scoring pipeline does (signals + pooled passage vectors)."""
+def score_turns(
+    sessions: list[LabeledSession], scorer: PassageScorer
+) -> tuple[dict[str, np.ndarray], np.ndarray, list[int], list[str]]:
+    """Score every turn of every session, with the previous turn as context.
+
+    Returns:
+        (head -> (n_turns, n_classes) probabilities, (n_turns, d) passage vectors, the index
+        of each turn's session, each turn's speaker), turns in session order.
+    """
     texts, contexts, owners, speakers = [], [], [], []
     for number, session in enumerate(sessions):
         previous = ""
@@ -29,7 +35,24 @@ def session_matrix(sessions: list[LabeledSession], scorer: PassageScorer) -> np.
             speakers.append(speaker)
             previous = text
     probabilities, vectors = scorer.predict(texts, contexts)
-    rows: list[list[int]] = [[] for _ in sessions]
+    return probabilities, vectors, owners, speakers
+
+
+def session_matrix(sessions: list[LabeledSession], scorer: PassageScorer) -> np.ndarray:
+    """Score every turn (with the previous turn as context) and build each session's row
+    exactly as the scoring pipeline does (signals + pooled passage vectors)."""
+    return session_rows(len(sessions), *score_turns(sessions, scorer))
+
+
+def session_rows(
+    n_sessions: int,
+    probabilities: dict[str, np.ndarray],
+    vectors: np.ndarray,
+    owners: list[int],
+    speakers: list[str],
+) -> np.ndarray:
+    """Session rows from :func:`score_turns`'s output (signals + pooled passage vectors)."""
+    rows: list[list[int]] = [[] for _ in range(n_sessions)]
     for row, owner in enumerate(owners):
         rows[owner].append(row)
     return np.vstack(
@@ -40,7 +63,7 @@ def session_matrix(sessions: list[LabeledSession], scorer: PassageScorer) -> np.
                 ),
                 pooled_vectors(vectors[rows[n]]),
             )
-            for n in range(len(sessions))
+            for n in range(n_sessions)
         ]
     )
 
