@@ -56,7 +56,8 @@ def tiny_encoder_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny-encoder")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *_vocabulary()]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizer(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    # ``vocab=``: transformers 5 ignores ``vocab_file=`` and would map every word to [UNK].
+    BertTokenizer(vocab=str(folder / "vocab.txt")).save_pretrained(folder)
     config = BertConfig(
         vocab_size=len(vocab),
         hidden_size=32,

@@ -43,10 +43,7 @@ def tiny(tiny_encoder_dir: Path) -> tuple[MultiTaskModel, PairTokenizer]:
         for module in model.modules():
             if isinstance(module, LoRALinear):
                 module.lora_b.normal_(0, 0.2)
-    # The vocabulary is passed directly: transformers 5 ignores BertTokenizer(vocab_file=...),
-    # so the saved tiny tokenizer maps every word to [UNK].
-    words = (tiny_encoder_dir / "vocab.txt").read_text(encoding="utf-8").split()
-    tokenizer = BertTokenizer(vocab={word: i for i, word in enumerate(words)})
+    tokenizer = BertTokenizer.from_pretrained(tiny_encoder_dir)
     return model.eval(), PairTokenizer(tokenizer, MAX_LENGTH)
 
 
