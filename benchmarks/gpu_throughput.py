@@ -1,0 +1,119 @@
+"""Passage-model stage on one GPU: the engine end to end vs one pair at a time, same run.
+
+The engine's CUDA path (token-budget batches, bf16, pinned memory, tokenisation of the next
+window overlapped with the model by a prefetch thread) scores ``--passages`` fixture passages
+(segmented by the real spaCy pipeline, repeated) from Python strings to NumPy probabilities,
+so tokenisation and the copies back are inside the timing. The baseline is the same model
+called on one (passage, context) pair at a time on the same device, on a sample
+(``--baseline-passages``). Goal (issue 5): >= 100,000 passages/s on one H100-class GPU.
+
+``--device cpu`` runs the same script on a CPU (a dry run of the script itself).
+
+Prints JSON. Usage:
+    python benchmarks/gpu_throughput.py [--passages 500000] [--baseline-passages 3000]
+        [--device cuda|cpu] [--max-tokens N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from throughput import agreement, fixture_passages, log  # noqa: E402
+
+from pipeline import steps  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.transformer import probabilities  # noqa: E402
+
+GOAL_PASSAGES_PER_S = 100_000
+
+
+def one_pair_at_a_time(scorer, texts, contexts) -> tuple[dict, np.ndarray]:
+    """The first attempt on the same device: one pair per forward pass, fp32."""
+    model, device = scorer.model.eval(), scorer.engine.device
+    out = {name: [] for name in model.heads}
+    vectors = []
+    with torch.no_grad():
+        for text, context in zip(texts, contexts):
+            encoded = {k: v.to(device) for k, v in scorer.tokenize([text], [context]).items()}
+            pooled = model.pool(**encoded)
+            for name, value in probabilities(model(**encoded, pooled=pooled)).items():
+                out[name].append(value[0])
+            vectors.append(pooled[0].float().cpu().numpy())
+    return {k: np.array(v) for k, v in out.items()}, np.array(vectors, dtype=np.float32)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=500_000)
+    parser.add_argument("--baseline-passages", type=int, default=3000)
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    parser.add_argument("--max-tokens", type=int, default=None, help="padded tokens per batch")
+    args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("no CUDA device: run on a GPU machine, or pass --device cpu")
+
+    overrides = [f"encoder.device={args.device}"]
+    if args.max_tokens:
+        overrides.append(f"encoder.max_batch_tokens={args.max_tokens}")
+    config = load_config(None, overrides)
+    scorer = steps.load_model(config).scorer
+    device = scorer.engine.device
+    texts, contexts = fixture_passages(config)
+    repeat = -(-args.passages // len(texts))
+    texts, contexts = (texts * repeat)[: args.passages], (contexts * repeat)[: args.passages]
+
+    scorer.predict(texts[:8192], contexts[:8192])  # warm-up: inference copy, kernels
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    _synchronize(device)
+    started = time.perf_counter()
+    engine_out = scorer.predict(texts, contexts)
+    _synchronize(device)
+    engine_s = time.perf_counter() - started
+    log(f"engine: {len(texts) / engine_s:,.0f} passages/s")
+
+    sample = min(args.baseline_passages, len(texts))
+    started = time.perf_counter()
+    baseline_out = one_pair_at_a_time(scorer, texts[:sample], contexts[:sample])
+    _synchronize(device)
+    baseline_s = time.perf_counter() - started
+    engine_rate, baseline_rate = len(texts) / engine_s, sample / baseline_s
+    head = ({k: v[:sample] for k, v in engine_out[0].items()}, engine_out[1][:sample])
+    report = {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "bf16": bool(scorer.bf16),
+        "max_batch_tokens": scorer.engine.max_tokens,
+        "passages": len(texts),
+        "engine_s": round(engine_s, 2),
+        "passages_per_s": {
+            "engine": round(engine_rate),
+            "one_pair_at_a_time": round(baseline_rate),
+        },
+        "engine_over_one_pair_at_a_time": round(engine_rate / baseline_rate, 1),
+        "goal_passages_per_s": GOAL_PASSAGES_PER_S,
+        "goal_met": engine_rate >= GOAL_PASSAGES_PER_S,
+        "agreement_with_one_pair_at_a_time": agreement(head, baseline_out),
+    }
+    if device.type == "cuda":
+        report["peak_gpu_memory_gb"] = round(torch.cuda.max_memory_allocated(device) / 1e9, 2)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
