@@ -335,9 +335,10 @@ def train(
         Path | None, typer.Option(help="Candidate model folder (default models/<kind>-<time>).")
     ] = None,
     notes: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
-            help="Labeled note passages JSONL (default: data/fixtures/note_passages.jsonl)."
+            help="Labeled note passages JSONL; repeatable, files are combined (default: "
+            "data/fixtures/note_passages.jsonl; name it too to add yours to it)."
         ),
     ] = None,
     quick: Annotated[
@@ -366,6 +367,8 @@ def train(
       alliance train --data ../shared/data
       alliance train --quick --data ../shared/data --out models/quick --no-promote
       alliance train --notes my_labeled_notes.jsonl --train-set epochs=3
+      alliance train --data ../shared/data --notes data/fixtures/note_passages.jsonl \\
+        --notes my_labeled_notes.jsonl
     """
     _private_environment()
     settings = _load(config, overrides, None)
@@ -379,7 +382,7 @@ def train(
         raise _fail("nothing to train on: pass --data ../shared/data and/or --notes FILE")
     if quick and data is None:
         raise _fail("--quick needs --data (the session estimator is fitted on the corpora)")
-    for path in (data, notes):
+    for path in (data, *(notes or [])):
         if path is not None and not path.exists():
             raise _fail(f"not found: {path}")
     import datetime as dt
@@ -394,7 +397,7 @@ def train(
             out_dir=str(out.resolve()),
             config=settings.model_dump(mode="json"),
             train_config=training.model_dump(mode="json"),
-            notes=str(notes.resolve()) if notes else None,
+            notes=[str(n.resolve()) for n in notes] if notes else None,
             quick=quick,
             promote=promote,
         )

@@ -363,7 +363,7 @@ def train_candidate_task(
     out_dir: str,
     config: dict,
     train_config: dict,
-    notes: str | None,
+    notes: list[str] | None,
     quick: bool,
 ) -> dict:
     from pipeline.config import TrainConfig
@@ -371,7 +371,7 @@ def train_candidate_task(
     from pipeline.training.retrain import train_transformer
 
     settings = _config(config)
-    notes_path = Path(notes) if notes else None
+    notes_path = [Path(n) for n in notes] if notes else None
     if quick:
         manifest = train_quick(
             Path(data_dir),
@@ -402,7 +402,7 @@ def compare_task(
     config: dict,
     data_dir: str | None,
     train_config: dict,
-    notes: str | None,
+    notes: list[str] | None,
 ) -> dict:
     from pipeline.config import TrainConfig
     from pipeline.labels import load_labels
@@ -414,7 +414,7 @@ def compare_task(
         Path(data_dir) if data_dir else None,
         load_labels(),
         settings.corpora if data_dir else None,
-        Path(notes) if notes else settings.notes,
+        [Path(n) for n in notes] if notes else settings.notes,
     )["validation"]
     return compare_models(Path(candidate), Path(current), _config(config), valid)
 
@@ -432,7 +432,7 @@ def retrain_flow(
     out_dir: str,
     config: dict,
     train_config: dict,
-    notes: str | None = None,
+    notes: list[str] | None = None,
     quick: bool = False,
     promote: bool = True,
 ) -> dict:

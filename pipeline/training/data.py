@@ -10,12 +10,21 @@ from pipeline.labels import LabelsConfig
 from pipeline.training.corpora import read_corpora, read_labeled_jsonl, read_note_passages
 from pipeline.training.records import LabeledPassage, split_of
 
+NoteFiles = Path | Sequence[Path] | None
+
+
+def note_files(notes: NoteFiles) -> list[Path]:
+    """One labeled-notes path, several, or none, as a list of paths."""
+    if notes is None:
+        return []
+    return [Path(notes)] if isinstance(notes, str | Path) else [Path(n) for n in notes]
+
 
 def load_passages(
     data_dir: Path | None,
     labels: LabelsConfig,
     corpora: Sequence[str] | None = None,
-    notes: Path | None = None,
+    notes: NoteFiles = None,
     max_per_source: int | None = None,
     seed: int = 0,
 ) -> dict[str, list[LabeledPassage]]:
@@ -25,7 +34,8 @@ def load_passages(
         data_dir: Folder of the public corpora; None trains on ``notes`` alone.
         labels: Label definitions.
         corpora: Corpus folder names (default: every labeled corpus).
-        notes: Labeled note passages JSONL (the fixture set, or a researcher's own).
+        notes: Labeled note passage files (JSONL): one path or several (the fixture set, a
+            researcher's own, or both); their passages are combined.
         max_per_source: Cap on passages per corpus (whole groups kept).
         seed: Subsampling seed.
 
@@ -38,8 +48,8 @@ def load_passages(
     passages: list[LabeledPassage] = []
     if data_dir is not None:
         passages += read_corpora(data_dir, corpora, labels, max_per_source, seed)
-    if notes is not None:
-        passages += read_labeled_file(notes, labels)
+    for path in note_files(notes):
+        passages += read_labeled_file(path, labels)
     if not passages:
         raise ValueError("no training data: pass --data (public corpora) and/or --notes FILE")
     splits: dict[str, list[LabeledPassage]] = {"train": [], "validation": [], "test": []}

@@ -17,7 +17,7 @@ from pipeline.encoder import Encoder, embed_pairs
 from pipeline.labels import load_labels
 from pipeline.model import KIND_LINEAR, EmbeddingScorer
 from pipeline.passage_model import PassageHeads
-from pipeline.training.data import describe, load_passages
+from pipeline.training.data import NoteFiles, describe, load_passages
 from pipeline.training.evaluate import baseline_metrics, passage_metrics
 from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
 from pipeline.training.sessions import fit_session_estimator
@@ -27,7 +27,7 @@ def train_quick(
     data_dir: Path,
     out_dir: Path,
     config: AllianceConfig,
-    notes: Path | None = None,
+    notes: NoteFiles = None,
     max_per_source: int | None = None,
     seed: int = 0,
     console: Console | None = None,

@@ -14,6 +14,7 @@ from pipeline import __version__
 from pipeline.artifacts import save_skops, sha256_file, write_manifest
 from pipeline.config import REPO_ROOT
 from pipeline.model import ESTIMATOR_FILE
+from pipeline.training.data import NoteFiles, note_files
 from pipeline.training.model_card import write_model_card
 
 
@@ -26,15 +27,16 @@ def git_sha() -> str:
         return "unknown"
 
 
-def data_snapshot(data_dir: Path | None, notes: Path | None) -> dict[str, str]:
+def data_snapshot(data_dir: Path | None, notes: NoteFiles) -> dict[str, str]:
     """sha256 of every data file the model was trained from."""
     snapshot = {}
     if data_dir is not None:
         for path in sorted(Path(data_dir).rglob("*")):
             if path.suffix in {".csv", ".json", ".jsonl"}:
                 snapshot[str(path.relative_to(data_dir))] = sha256_file(path)
-    if notes is not None and notes.exists():
-        snapshot[f"notes:{notes.name}"] = sha256_file(notes)
+    for path in note_files(notes):
+        if path.exists():
+            snapshot[f"notes:{path.name}"] = sha256_file(path)
     return snapshot
 
 

@@ -19,7 +19,7 @@ from pipeline.config import AllianceConfig, TrainConfig
 from pipeline.encoder import Encoder
 from pipeline.labels import load_labels
 from pipeline.model import KIND_TRANSFORMER, AllianceModel, TransformerScorer
-from pipeline.training.data import describe, load_passages
+from pipeline.training.data import NoteFiles, describe, load_passages
 from pipeline.training.evaluate import baseline_metrics, passage_metrics
 from pipeline.training.finetune import finetune, validation_score
 from pipeline.training.records import LabeledPassage
@@ -49,7 +49,7 @@ def train_transformer(
     out_dir: Path,
     config: AllianceConfig,
     train_config: TrainConfig,
-    notes: Path | None = None,
+    notes: NoteFiles = None,
     console: Console | None = None,
 ) -> dict:
     """Fine-tune on the train split, pick the best epoch on validation, write the folder.

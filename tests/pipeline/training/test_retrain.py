@@ -85,7 +85,7 @@ def retrained(prefect_harness, tiny_config, tmp_path_factory):
         out_dir=str(root / "candidate"),
         config=config.model_dump(mode="json"),
         train_config=training.model_dump(mode="json"),
-        notes=str(NOTES),
+        notes=[str(NOTES)],
     )
     return result, root, config
 
