@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from pipeline.report import render_report
+from pipeline.report.render import clinician_section, flags_by_session, overview, write_report
 from pipeline.schemas import Quarantined
 from pipeline.store import Store
 
@@ -108,7 +108,10 @@ def export_outputs(
     Returns:
         File name -> path.
     """
-    estimates = store.estimates()  # one small record per session
+    # A light index, not every estimate: estimates are read a chunk (or a clinician) at a time,
+    # so memory is bounded by a chunk and the largest caseload, not by the store.
+    index = store.estimated_sessions()
+    ids = [session_id for session_id, _, _ in index]
     flags = store.flags()
     codes: dict[str, list[str]] = {}
     for flag in flags:
@@ -123,7 +126,6 @@ def export_outputs(
     evidence_ids = {pid for flag in flags for pid in flag.evidence}
     evidence = {}
     with atomic_writer(paths["passages.jsonl"]) as out:
-        ids = [e.session_id for e in estimates]
         for begin in range(0, len(ids), EXPORT_CHUNK):
             scored = store.passages(ids[begin : begin + EXPORT_CHUNK])
             for session_id in ids[begin : begin + EXPORT_CHUNK]:
@@ -140,15 +142,28 @@ def export_outputs(
     with atomic_writer(paths["sessions.csv"]) as out:
         writer = csv.DictWriter(out, fieldnames=SESSION_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for estimate in estimates:
-            row = estimate.model_dump(mode="json", exclude={"flags"})
-            row["flags"] = ";".join(codes.get(estimate.session_id, []))
-            writer.writerow(row)
+        for begin in range(0, len(ids), EXPORT_CHUNK):
+            # store.estimates sorts a chunk by the index's own order, so chunks concatenate.
+            for estimate in store.estimates(ids[begin : begin + EXPORT_CHUNK]):
+                row = estimate.model_dump(mode="json", exclude={"flags"})
+                row["flags"] = ";".join(codes.get(estimate.session_id, []))
+                writer.writerow(row)
 
     write_atomic(paths["flags.jsonl"], _jsonl(f.model_dump(mode="json") for f in flags))
     write_atomic(paths["quarantine.jsonl"], _jsonl(q.model_dump(mode="json") for q in quarantined))
     temporary = out_dir / ".report.html.tmp"  # removed by _remove_stale_temporaries if killed
-    render_report(temporary, estimates, flags, evidence, run_info)
+    session_flags = flags_by_session(flags)
+    by_clinician: dict[str, list[str]] = {}
+    for session_id, _, clinician_id in index:
+        by_clinician.setdefault(clinician_id, []).append(session_id)
+    summary = overview(index, session_flags)
+    sections = (
+        clinician_section(
+            row["clinician_id"], store.estimates(by_clinician[row["clinician_id"]]), session_flags
+        )
+        for row in summary
+    )
+    write_report(temporary, summary, sections, flags, evidence, run_info)
     os.replace(temporary, paths["report.html"])
     write_atomic(paths["run.json"], json.dumps(run_info, indent=2, sort_keys=True, default=str))
     return paths

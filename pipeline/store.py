@@ -470,6 +470,19 @@ class Store:
         estimates = [SessionEstimate.model_validate(record) for (record,) in rows]
         return sorted(estimates, key=lambda e: (e.client_id, e.session_date, e.session_id))
 
+    def estimated_sessions(self) -> list[tuple[str, str, str]]:
+        """(session id, client id, clinician id) of every session with a current estimate, in
+        :meth:`estimates`' order: a light index to export the store a chunk at a time."""
+        s, e = sessions_table.c, estimates_table.c
+        query = (
+            select(s.session_id, s.client_id, s.clinician_id)
+            .join(estimates_table, s.session_id == e.session_id)
+            .where(e.content_hash == s.content_hash)
+            .order_by(s.client_id, s.session_date, s.session_id)
+        )
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(query)]
+
     def features(self, session_ids: Sequence[str]) -> dict[str, dict[str, float]]:
         """Named session signals stored with the estimates."""
         rows = self._select(

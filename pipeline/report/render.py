@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -28,80 +28,124 @@ def _environment() -> Environment:
     )
 
 
-def build_context(
+def flags_by_session(flags: Iterable[Flag]) -> dict[str, list[Flag]]:
+    """Each session's flags, most severe first."""
+    grouped: dict[str, list[Flag]] = defaultdict(list)
+    for flag in flags:
+        grouped[flag.session_id].append(flag)
+    for session_flags in grouped.values():
+        session_flags.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    return grouped
+
+
+def _needs_review(session_flags: Sequence[Flag]) -> bool:
+    return any(f.severity != "info" for f in session_flags)
+
+
+def clinician_section(
+    clinician_id: str,
     estimates: Sequence[SessionEstimate],
+    session_flags: Mapping[str, list[Flag]],
+) -> dict:
+    """One clinician's part of the report: clients (flagged first), their sessions in date
+    order with flags, and a trajectory chart per client."""
+    by_client: dict[str, list[SessionEstimate]] = defaultdict(list)
+    for estimate in estimates:
+        by_client[estimate.client_id].append(estimate)
+    clients = []
+    for client_id, sessions in by_client.items():
+        sessions = sorted(sessions, key=lambda e: (e.session_date, e.session_id))
+        flagged = {
+            s.session_id for s in sessions if _needs_review(session_flags.get(s.session_id, []))
+        }
+        worst = min(
+            (
+                SEVERITY_ORDER[f.severity]
+                for s in sessions
+                for f in session_flags.get(s.session_id, [])
+            ),
+            default=9,
+        )
+        clients.append(
+            {
+                "client_id": client_id,
+                "rows": [
+                    {"estimate": s, "flags": session_flags.get(s.session_id, [])} for s in sessions
+                ],
+                "worst": worst,
+                "n_flagged": len(flagged),
+                "chart": Markup(trajectory_svg(sessions, flagged)),
+            }
+        )
+    clients.sort(key=lambda c: (c["worst"], c["client_id"]))
+    return {
+        "clinician_id": clinician_id,
+        "clients": clients,
+        "n_sessions": sum(len(c["rows"]) for c in clients),
+        "n_flagged": sum(c["n_flagged"] for c in clients),
+    }
+
+
+def overview(
+    index: Iterable[tuple[str, str, str]], session_flags: Mapping[str, list[Flag]]
+) -> list[dict]:
+    """Per clinician (sorted): clients, sessions and sessions with flags to review, from
+    (session id, client id, clinician id) rows alone."""
+    clients: dict[str, set[str]] = defaultdict(set)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for session_id, client_id, clinician_id in index:
+        clients[clinician_id].add(client_id)
+        counts[clinician_id][0] += 1
+        counts[clinician_id][1] += _needs_review(session_flags.get(session_id, []))
+    return [
+        {
+            "clinician_id": clinician_id,
+            "n_clients": len(clients[clinician_id]),
+            "n_sessions": counts[clinician_id][0],
+            "n_flagged": counts[clinician_id][1],
+        }
+        for clinician_id in sorted(clients)
+    ]
+
+
+def write_report(
+    out_path: Path,
+    summary: list[dict],
+    sections: Iterable[dict],
     flags: Sequence[Flag],
     passages: dict[str, list[tuple[Passage, bool]]],
     run_info: dict,
-) -> dict:
-    """Group everything per clinician and client; flagged clients and sessions come first."""
-    flags_by_session: dict[str, list[Flag]] = defaultdict(list)
-    for flag in flags:
-        flags_by_session[flag.session_id].append(flag)
-    by_clinician: dict[str, dict[str, list[SessionEstimate]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for estimate in estimates:
-        by_clinician[estimate.clinician_id][estimate.client_id].append(estimate)
+) -> Path:
+    """Stream the report to ``out_path``: ``summary`` (:func:`overview`) heads it, then each
+    clinician's section (:func:`clinician_section`, in ``summary`` order) as ``sections``
+    yields it, so only one clinician's sessions need be in memory.
 
-    clinicians = []
-    for clinician_id in sorted(by_clinician):
-        clients = []
-        for client_id, sessions in by_clinician[clinician_id].items():
-            sessions = sorted(sessions, key=lambda e: (e.session_date, e.session_id))
-            flagged = {
-                s.session_id
-                for s in sessions
-                if any(f.severity != "info" for f in flags_by_session[s.session_id])
-            }
-            worst = min(
-                (
-                    SEVERITY_ORDER[f.severity]
-                    for s in sessions
-                    for f in flags_by_session[s.session_id]
-                ),
-                default=9,
-            )
-            rows = [
-                {
-                    "estimate": s,
-                    "flags": sorted(
-                        flags_by_session[s.session_id], key=lambda f: SEVERITY_ORDER[f.severity]
-                    ),
-                }
-                for s in sessions
-            ]
-            clients.append(
-                {
-                    "client_id": client_id,
-                    "rows": rows,
-                    "worst": worst,
-                    "n_flagged": len(flagged),
-                    "chart": Markup(trajectory_svg(sessions, flagged)),
-                }
-            )
-        clients.sort(key=lambda c: (c["worst"], c["client_id"]))
-        clinicians.append(
-            {
-                "clinician_id": clinician_id,
-                "clients": clients,
-                "n_sessions": sum(len(c["rows"]) for c in clients),
-                "n_flagged": sum(c["n_flagged"] for c in clients),
-            }
-        )
-
+    Args:
+        out_path: Target HTML file.
+        summary: The overview rows.
+        sections: Clinician sections, possibly a generator reading the store lazily.
+        flags: Every flag (the "look at first" table lists those to review).
+        passages: passage_id -> the evidence passage with its neighbours, as
+            [(passage, is_evidence)] (see :func:`pipeline.export.evidence_in_context`).
+        run_info: Model version and counts shown in the header.
+    """
     attention = sorted(
         (f for f in flags if f.severity != "info"),
         key=lambda f: (SEVERITY_ORDER[f.severity], f.clinician_id, f.client_id, f.session_id),
     )
-    return {
-        "clinicians": clinicians,
+    context = {
+        "overview": summary,
+        "sections": sections,
         "attention": attention,
         "passages": passages,
         "run": run_info,
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "n_sessions": len(estimates),
+        "n_sessions": sum(row["n_sessions"] for row in summary),
     }
+    template = _environment().get_template("report.html.j2")
+    with out_path.open("w", encoding="utf-8") as out:
+        out.writelines(template.generate(**context))
+    return out_path
 
 
 def render_report(
@@ -111,19 +155,25 @@ def render_report(
     passages: dict[str, list[tuple[Passage, bool]]],
     run_info: dict,
 ) -> Path:
-    """Write the self-contained supervisor report.
+    """Write the self-contained supervisor report from estimates held in memory.
 
     Args:
         out_path: Target HTML file.
         estimates: Session estimates.
         flags: Flags with evidence passage ids.
-        passages: passage_id -> the evidence passage with its neighbours, as
-            [(passage, is_evidence)] (see :func:`pipeline.export.evidence_in_context`).
+        passages: passage_id -> the evidence passage with its neighbours (see
+            :func:`write_report`).
         run_info: Model version and counts shown in the header.
     """
-    template = _environment().get_template("report.html.j2")
-    context = build_context(estimates, flags, passages, run_info)
-    # Streamed to the file: a report of 100,000 sessions is a large page to hold as one string.
-    with out_path.open("w", encoding="utf-8") as out:
-        out.writelines(template.generate(**context))
-    return out_path
+    session_flags = flags_by_session(flags)
+    by_clinician: dict[str, list[SessionEstimate]] = defaultdict(list)
+    for estimate in estimates:
+        by_clinician[estimate.clinician_id].append(estimate)
+    summary = overview(
+        ((e.session_id, e.client_id, e.clinician_id) for e in estimates), session_flags
+    )
+    sections = (
+        clinician_section(row["clinician_id"], by_clinician[row["clinician_id"]], session_flags)
+        for row in summary
+    )
+    return write_report(out_path, summary, sections, flags, passages, run_info)
