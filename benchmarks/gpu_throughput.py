@@ -26,30 +26,13 @@ from pathlib import Path
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from throughput import agreement, fixture_passages, log  # noqa: E402
+from throughput import NaiveScorer, agreement, fixture_passages, log  # noqa: E402
 
 from pipeline import steps  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.transformer import probabilities  # noqa: E402
 
 GOAL_PASSAGES_PER_S = 100_000
-
-
-def one_pair_at_a_time(scorer, texts, contexts) -> tuple[dict, np.ndarray]:
-    """The first attempt on the same device: one pair per forward pass, fp32."""
-    model, device = scorer.model.eval(), scorer.engine.device
-    out = {name: [] for name in model.heads}
-    vectors = []
-    with torch.no_grad():
-        for text, context in zip(texts, contexts):
-            encoded = {k: v.to(device) for k, v in scorer.tokenize([text], [context]).items()}
-            pooled = model.pool(**encoded)
-            for name, value in probabilities(model(**encoded, pooled=pooled)).items():
-                out[name].append(value[0])
-            vectors.append(pooled[0].float().cpu().numpy())
-    return {k: np.array(v) for k, v in out.items()}, np.array(vectors, dtype=np.float32)
 
 
 def _synchronize(device: torch.device) -> None:
@@ -89,7 +72,9 @@ def main() -> None:
 
     sample = min(args.baseline_passages, len(texts))
     started = time.perf_counter()
-    baseline_out = one_pair_at_a_time(scorer, texts[:sample], contexts[:sample])
+    baseline_out = NaiveScorer(scorer.model, scorer.tokenize).predict(
+        texts[:sample], contexts[:sample]
+    )
     _synchronize(device)
     baseline_s = time.perf_counter() - started
     engine_rate, baseline_rate = len(texts) / engine_s, sample / baseline_s

@@ -39,8 +39,13 @@ from torch import nn  # noqa: E402
 
 from pipeline import steps  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.engine import _head_probabilities, inference_copy, use_matmul_attention  # noqa: E402
-from pipeline.heads import HEAD_BY_NAME  # noqa: E402
+from pipeline.engine import (  # noqa: E402
+    _head_probabilities,
+    inference_copy,
+    passage_mean,
+    split_table,
+    use_matmul_attention,
+)
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -57,8 +62,7 @@ class PooledHeads(nn.Module):
         states = self.model.encoder(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
         ).last_hidden_state
-        mask = (attention_mask.bool() & (token_type_ids == 0)).unsqueeze(-1).float()
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+        pooled = passage_mean(states, attention_mask, token_type_ids)
         return torch.cat([_head_probabilities(self.model, pooled), pooled], dim=-1)
 
 
@@ -116,7 +120,6 @@ class OrtScorer:
         self.heads = list(scorer.model.heads)
 
     def predict(self, texts, contexts):
-        widths = [len(HEAD_BY_NAME[name].classes) for name in self.heads]
         table = None
         for rows, inputs, _ in self.engine.batches(texts, contexts):
             feed = {name: inputs[name].numpy() for name in INPUTS}
@@ -124,11 +127,7 @@ class OrtScorer:
             if table is None:
                 table = np.zeros((len(texts), out.shape[1]), dtype=np.float32)
             table[rows] = out
-        probabilities, column = {}, 0
-        for name, width in zip(self.heads, widths):
-            probabilities[name] = table[:, column : column + width].astype(np.float64)
-            column += width
-        return probabilities, np.ascontiguousarray(table[:, column:])
+        return split_table(table, self.heads)
 
 
 def validation_f1(ways: dict, data: Path, limit: int, seed: int = 0) -> dict:

@@ -59,7 +59,8 @@ FIXTURES = ROOT / "data" / "fixtures" / "sessions.jsonl"
 
 
 class NaiveScorer:
-    """The first attempt: the model on one pair at a time, fp32, no batching or sorting."""
+    """The first attempt: the model on one pair at a time, fp32, no batching or sorting, on
+    the device the model is on."""
 
     def __init__(self, model, tokenize):
         self.model = model
@@ -67,15 +68,16 @@ class NaiveScorer:
 
     def predict(self, texts, contexts):
         self.model.eval()
+        device = next(self.model.parameters()).device
         out = {name: [] for name in self.model.heads}
         vectors = []
         with torch.no_grad():
             for text, context in zip(texts, contexts):
-                encoded = self.tokenize([text], [context])
+                encoded = {k: v.to(device) for k, v in self.tokenize([text], [context]).items()}
                 pooled = self.model.pool(**encoded)
                 for name, value in probabilities(self.model(**encoded, pooled=pooled)).items():
                     out[name].append(value[0])
-                vectors.append(pooled[0].numpy())
+                vectors.append(pooled[0].float().cpu().numpy())
         return {k: np.array(v) for k, v in out.items()}, np.array(vectors, dtype=np.float32)
 
     def predict_proba(self, texts, contexts):

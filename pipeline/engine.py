@@ -313,6 +313,30 @@ def _head_probabilities(model: MultiTaskModel, pooled: torch.Tensor) -> torch.Te
     return torch.cat(parts, dim=-1)
 
 
+def passage_mean(
+    states: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None
+) -> torch.Tensor:
+    """Mean of the passage's (first segment's) real token states, in fp32: a bf16 sum over
+    tokens would lose precision."""
+    mask = attention_mask.bool()
+    if token_type_ids is not None:
+        mask = mask & (token_type_ids == 0)
+    mask = mask.unsqueeze(-1).float()
+    return (states.float() * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+
+def split_table(
+    table: np.ndarray, heads: Sequence[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(rows, head classes + hidden) -> (head -> float64 probabilities, float32 vectors)."""
+    out, column = {}, 0
+    for name in heads:
+        width = len(HEAD_BY_NAME[name].classes)
+        out[name] = table[:, column : column + width].astype(np.float64)
+        column += width
+    return out, np.ascontiguousarray(table[:, column:])
+
+
 class PassageEngine:
     """Head probabilities (and pooled vectors) for (passage, context) pairs.
 
@@ -419,11 +443,7 @@ class PassageEngine:
         if parts:
             rows = np.concatenate([rows for rows, _ in parts])
             table[rows] = torch.cat([result for _, result in parts]).cpu().numpy()
-        out, column = {}, 0
-        for name, width in zip(model.heads, widths):
-            out[name] = table[:, column : column + width].astype(np.float64)
-            column += width
-        vectors = np.ascontiguousarray(table[:, column:])
+        out, vectors = split_table(table, list(model.heads))
         return (out, vectors) if with_vectors else out
 
     def _forward(
@@ -446,12 +466,7 @@ class PassageEngine:
         finally:
             if selection is not None:  # positions belong to this batch only
                 selection.real = selection.pooled = selection.shape = None
-        # Pool and score in fp32: a bf16 sum over tokens would lose precision.
-        mask = inputs["attention_mask"].bool()
-        if "token_type_ids" in inputs:
-            mask = mask & (inputs["token_type_ids"] == 0)
-        mask = mask.unsqueeze(-1).float()
-        pooled = (states.float() * mask).sum(1) / mask.sum(1).clamp(min=1)
+        pooled = passage_mean(states, inputs["attention_mask"], inputs.get("token_type_ids"))
         return torch.cat([_head_probabilities(model, pooled), pooled], dim=-1)
 
     def _run_parallel(self, model: MultiTaskModel, batches: Iterator, workers: int) -> list:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from pipeline.report.render import clinician_section, flags_by_session, overview, write_report
+from pipeline.report.render import write_report
 from pipeline.schemas import Quarantined
 from pipeline.store import Store
 
@@ -152,18 +152,7 @@ def export_outputs(
     write_atomic(paths["flags.jsonl"], _jsonl(f.model_dump(mode="json") for f in flags))
     write_atomic(paths["quarantine.jsonl"], _jsonl(q.model_dump(mode="json") for q in quarantined))
     temporary = out_dir / ".report.html.tmp"  # removed by _remove_stale_temporaries if killed
-    session_flags = flags_by_session(flags)
-    by_clinician: dict[str, list[str]] = {}
-    for session_id, _, clinician_id in index:
-        by_clinician.setdefault(clinician_id, []).append(session_id)
-    summary = overview(index, session_flags)
-    sections = (
-        clinician_section(
-            row["clinician_id"], store.estimates(by_clinician[row["clinician_id"]]), session_flags
-        )
-        for row in summary
-    )
-    write_report(temporary, summary, sections, flags, evidence, run_info)
+    write_report(temporary, index, store.estimates, flags, evidence, run_info)
     os.replace(temporary, paths["report.html"])
     write_atomic(paths["run.json"], json.dumps(run_info, indent=2, sort_keys=True, default=str))
     return paths

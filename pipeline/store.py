@@ -33,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     create_engine,
     delete,
     event,
@@ -185,6 +186,13 @@ def upgrade_schema(engine: Engine) -> None:
 def default_url(out_dir: Path) -> str:
     """SQLite file inside the output folder."""
     return f"sqlite:///{(out_dir / 'alliance.db').resolve()}"
+
+
+# An estimate is current when it was made for its session's current content.
+CURRENT_ESTIMATE = and_(
+    sessions_table.c.session_id == estimates_table.c.session_id,
+    estimates_table.c.content_hash == sessions_table.c.content_hash,
+)
 
 
 def _chunks(items: Sequence, size: int = 500) -> Iterable[Sequence]:
@@ -460,12 +468,8 @@ class Store:
     # -- estimates and flags ----------------------------------------------------------------
     def estimates(self, session_ids: Sequence[str] | None = None) -> list[SessionEstimate]:
         """Current estimates (of each session's current content), by client, date and id."""
-        s, e = sessions_table.c, estimates_table.c
-        query = (
-            select(e.estimate)
-            .join(sessions_table, s.session_id == e.session_id)
-            .where(e.content_hash == s.content_hash)
-        )
+        e = estimates_table.c
+        query = select(e.estimate).join(sessions_table, CURRENT_ESTIMATE)
         rows = self._select(query, e.session_id, session_ids)
         estimates = [SessionEstimate.model_validate(record) for (record,) in rows]
         return sorted(estimates, key=lambda e: (e.client_id, e.session_date, e.session_id))
@@ -473,11 +477,10 @@ class Store:
     def estimated_sessions(self) -> list[tuple[str, str, str]]:
         """(session id, client id, clinician id) of every session with a current estimate, in
         :meth:`estimates`' order: a light index to export the store a chunk at a time."""
-        s, e = sessions_table.c, estimates_table.c
+        s = sessions_table.c
         query = (
             select(s.session_id, s.client_id, s.clinician_id)
-            .join(estimates_table, s.session_id == e.session_id)
-            .where(e.content_hash == s.content_hash)
+            .join(estimates_table, CURRENT_ESTIMATE)
             .order_by(s.client_id, s.session_date, s.session_id)
         )
         with self.engine.connect() as connection:
@@ -512,11 +515,8 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Current estimates and flags, counted in the database (nothing loaded)."""
-        s, e = sessions_table.c, estimates_table.c
-        current = (
-            select(func.count())
-            .select_from(estimates_table.join(sessions_table, s.session_id == e.session_id))
-            .where(e.content_hash == s.content_hash)
+        current = select(func.count()).select_from(
+            estimates_table.join(sessions_table, CURRENT_ESTIMATE)
         )
         with self.engine.connect() as connection:
             return {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -110,25 +110,38 @@ def overview(
 
 def write_report(
     out_path: Path,
-    summary: list[dict],
-    sections: Iterable[dict],
+    index: Sequence[tuple[str, str, str]],
+    estimates_of: Callable[[list[str]], Sequence[SessionEstimate]],
     flags: Sequence[Flag],
     passages: dict[str, list[tuple[Passage, bool]]],
     run_info: dict,
 ) -> Path:
-    """Stream the report to ``out_path``: ``summary`` (:func:`overview`) heads it, then each
-    clinician's section (:func:`clinician_section`, in ``summary`` order) as ``sections``
-    yields it, so only one clinician's sessions need be in memory.
+    """Stream the self-contained supervisor report to ``out_path``, one clinician at a time.
+
+    The overview comes from ``index`` alone; each clinician's section asks ``estimates_of``
+    for that clinician's sessions only as the template reaches it, so memory holds one
+    caseload, not every session.
 
     Args:
         out_path: Target HTML file.
-        summary: The overview rows.
-        sections: Clinician sections, possibly a generator reading the store lazily.
-        flags: Every flag (the "look at first" table lists those to review).
+        index: (session id, client id, clinician id) of every session in the report.
+        estimates_of: Session ids -> their estimates (e.g. :meth:`pipeline.store.Store.estimates`).
+        flags: Every flag with its evidence passage ids.
         passages: passage_id -> the evidence passage with its neighbours, as
             [(passage, is_evidence)] (see :func:`pipeline.export.evidence_in_context`).
         run_info: Model version and counts shown in the header.
     """
+    session_flags = flags_by_session(flags)
+    summary = overview(index, session_flags)
+    by_clinician: dict[str, list[str]] = defaultdict(list)
+    for session_id, _, clinician_id in index:
+        by_clinician[clinician_id].append(session_id)
+    sections = (
+        clinician_section(
+            row["clinician_id"], estimates_of(by_clinician[row["clinician_id"]]), session_flags
+        )
+        for row in summary
+    )
     attention = sorted(
         (f for f in flags if f.severity != "info"),
         key=lambda f: (SEVERITY_ORDER[f.severity], f.clinician_id, f.client_id, f.session_id),
@@ -140,7 +153,7 @@ def write_report(
         "passages": passages,
         "run": run_info,
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "n_sessions": sum(row["n_sessions"] for row in summary),
+        "n_sessions": len(index),
     }
     template = _environment().get_template("report.html.j2")
     with out_path.open("w", encoding="utf-8") as out:
@@ -155,25 +168,9 @@ def render_report(
     passages: dict[str, list[tuple[Passage, bool]]],
     run_info: dict,
 ) -> Path:
-    """Write the self-contained supervisor report from estimates held in memory.
-
-    Args:
-        out_path: Target HTML file.
-        estimates: Session estimates.
-        flags: Flags with evidence passage ids.
-        passages: passage_id -> the evidence passage with its neighbours (see
-            :func:`write_report`).
-        run_info: Model version and counts shown in the header.
-    """
-    session_flags = flags_by_session(flags)
-    by_clinician: dict[str, list[SessionEstimate]] = defaultdict(list)
-    for estimate in estimates:
-        by_clinician[estimate.clinician_id].append(estimate)
-    summary = overview(
-        ((e.session_id, e.client_id, e.clinician_id) for e in estimates), session_flags
+    """:func:`write_report` from estimates already in memory (same arguments otherwise)."""
+    by_id = {e.session_id: e for e in estimates}
+    index = [(e.session_id, e.client_id, e.clinician_id) for e in estimates]
+    return write_report(
+        out_path, index, lambda ids: [by_id[i] for i in ids], flags, passages, run_info
     )
-    sections = (
-        clinician_section(row["clinician_id"], by_clinician[row["clinician_id"]], session_flags)
-        for row in summary
-    )
-    return write_report(out_path, summary, sections, flags, passages, run_info)
