@@ -135,11 +135,9 @@ def validation_f1(ways: dict, data: Path, limit: int, seed: int = 0) -> dict:
     from pipeline.labels import load_labels
     from pipeline.training.corpora import read_corpora
     from pipeline.training.evaluate import passage_metrics
-    from pipeline.training.records import split_of
+    from pipeline.training.records import split_for
 
-    passages = [
-        p for p in read_corpora(data, labels=load_labels()) if split_of(p.group) == "validation"
-    ]
+    passages = [p for p in read_corpora(data, labels=load_labels()) if split_for(p) == "validation"]
     random.Random(seed).shuffle(passages)
     passages = passages[:limit] if limit else passages
     texts, contexts = [p.text for p in passages], [p.context for p in passages]

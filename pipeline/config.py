@@ -201,6 +201,7 @@ class TrainConfig(Strict):
     head_dropout: float = Field(0.1, ge=0, lt=1)
     max_per_source_per_epoch: int | None = Field(8000, ge=1)
     notes_repeat: int = Field(12, ge=1)
+    refit_heads: bool = True
     corpora: list[str] = ["epitome", "annomi", "esconv", "mi_boost"]
     notes: Path | None = REPO_ROOT / "data" / "fixtures" / "note_passages.jsonl"
     bf16: bool = True

@@ -35,7 +35,7 @@ from pipeline.heads import HEAD_BY_NAME  # noqa: E402
 from pipeline.labels import load_labels  # noqa: E402
 from pipeline.steps import load_model  # noqa: E402
 from pipeline.training.corpora import corpus_folder, read_annomi, read_session_targets  # noqa: E402
-from pipeline.training.records import split_of  # noqa: E402
+from pipeline.training.records import split_for  # noqa: E402
 from pipeline.training.sessions import score_turns, session_rows  # noqa: E402
 
 CLASSES = HEAD_BY_NAME["mi_behaviour"].classes
@@ -90,7 +90,7 @@ def diagnose(data_dir: Path, model_dir: str | None) -> dict:
     )
     values["overall_estimate"] = model.estimator.predict(session_rows(len(sessions), *scored))[:, 3]
     high = np.array([s.targets["overall"] > 3 for s in sessions])
-    held = np.array([split_of(s.group) != "train" for s in sessions])
+    held = np.array([split_for(s) != "train" for s in sessions])
     held_rows = held[owners_array] & (gold >= 0)
     report = {
         "model_version": model.version,

@@ -7,7 +7,8 @@ returns :class:`LabeledPassage` records whose labels come from ``configs/labels.
 * validate every label against ``pipeline.heads`` (known head, speaker it applies to, class range),
 * strip whitespace and skip empty texts,
 * give every record a ``group`` (conversation, transcript, seeker post, question or note) so that
-  splits made with :func:`pipeline.training.records.split_of` never separate related passages,
+  splits (:func:`pipeline.training.records.split_for`) never separate related passages; AnnoMI
+  fixes its transcripts' splits stratified by MI quality (``stratified_splits``),
 * log counts only, never text.
 """
 
@@ -29,7 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from pipeline.heads import HEAD_BY_NAME
 from pipeline.labels import CorpusMapping, LabelsConfig, load_labels
-from pipeline.training.records import LabeledPassage, LabeledSession
+from pipeline.training.records import (
+    SPLITS,
+    LabeledPassage,
+    LabeledSession,
+    Split,
+    stratified_splits,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +123,7 @@ def _passage(
     source: str,
     group: str,
     labels: Mapping[str, int],
+    split: Split | None = None,
 ) -> LabeledPassage | None:
     """A validated passage, or None when the text is empty after stripping."""
     text = (text or "").strip()
@@ -128,6 +136,7 @@ def _passage(
         source=source,
         group=group,
         labels=check_labels(labels, speaker, f"{source} group {group}"),
+        split=split,
     )
 
 
@@ -143,6 +152,7 @@ class _Conversation:
     group: str
     turns: list[_Turn]
     meta: dict[str, str] = field(default_factory=dict)
+    split: Split | None = None  # fixed by a stratified reader; None = split_of(group)
 
 
 def _dialogue_passages(
@@ -157,7 +167,15 @@ def _dialogue_passages(
     context = ""
     for turn in conversation.turns:
         labels = mapping.map_labels(turn.native)
-        passage = _passage(turn.text, context, turn.speaker, source, conversation.group, labels)
+        passage = _passage(
+            turn.text,
+            context,
+            turn.speaker,
+            source,
+            conversation.group,
+            labels,
+            conversation.split,
+        )
         if passage is None:
             continue
         if labels:
@@ -168,7 +186,13 @@ def _dialogue_passages(
 
 def _session(conversation: _Conversation, source: str, targets: dict[str, float]) -> LabeledSession:
     turns = [(turn.speaker, turn.text.strip()) for turn in conversation.turns if turn.text.strip()]
-    return LabeledSession(source=source, group=conversation.group, turns=turns, targets=targets)
+    return LabeledSession(
+        source=source,
+        group=conversation.group,
+        turns=turns,
+        targets=targets,
+        split=conversation.split,
+    )
 
 
 def _labels_or_default(labels: LabelsConfig | None) -> LabelsConfig:
@@ -249,6 +273,11 @@ def _annomi_conversations(folder: Path) -> list[_Conversation]:
         turns = [_Turn(_annomi_speaker(row), row["utterance_text"], row) for row in rows]
         meta = {"mi_quality": rows[0]["mi_quality"].strip()}
         conversations.append(_Conversation(f"annomi-{tid}", turns, meta))
+    # Stratified by MI quality: the held-out splits need low-quality transcripts too, or the
+    # high- vs low-quality AUC cannot be measured on them (15 of 85 transcripts are low).
+    splits = stratified_splits({c.group: c.meta["mi_quality"] for c in conversations})
+    for conversation in conversations:
+        conversation.split = splits[conversation.group]
     return conversations
 
 
@@ -685,11 +714,14 @@ def read_labeled_jsonl(path: Path) -> list[LabeledPassage]:
                     source=str(record["source"]),
                     group=str(record["group"]),
                     labels=dict(record.get("labels", {})),
+                    split=record.get("split"),
                 )
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
                 raise ValueError(f"{where}: not a labeled passage record") from None
             if passage.speaker not in ("clinician", "client"):
                 raise ValueError(f"{where}: speaker must be 'clinician' or 'client'")
+            if passage.split is not None and passage.split not in SPLITS:
+                raise ValueError(f"{where}: split must be one of {SPLITS} or absent")
             passage.labels = check_labels(passage.labels, passage.speaker, where)
             if passage.text:
                 passages.append(passage)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.labels import LabelsConfig
 from pipeline.training.corpora import read_corpora, read_labeled_jsonl, read_note_passages
-from pipeline.training.records import LabeledPassage, split_of
+from pipeline.training.records import LabeledPassage, split_for
 
 NoteFiles = Path | Sequence[Path] | None
 
@@ -54,7 +54,7 @@ def load_passages(
         raise ValueError("no training data: pass --data (public corpora) and/or --notes FILE")
     splits: dict[str, list[LabeledPassage]] = {"train": [], "validation": [], "test": []}
     for passage in passages:
-        splits[split_of(passage.group)].append(passage)
+        splits[split_for(passage)].append(passage)
     return splits
 
 

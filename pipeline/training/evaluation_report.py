@@ -9,7 +9,7 @@ from pipeline.labels import load_labels
 from pipeline.training.corpora import read_corpora
 from pipeline.training.data import read_labeled_file
 from pipeline.training.evaluate import baseline_metrics
-from pipeline.training.records import LabeledPassage, split_of
+from pipeline.training.records import LabeledPassage, split_for
 from pipeline.training.retrain import evaluate_folder
 
 SPLITS = ("validation", "test", "heldout")
@@ -31,8 +31,8 @@ def evaluate_model_on(model: Path, data: Path, split: str, config: AllianceConfi
         raise ValueError(f"--split must be one of {', '.join(SPLITS)}")
     passages = read_any(data)
     wanted = ("validation", "test") if split == "heldout" else (split,)
-    chosen = [p for p in passages if split_of(p.group) in wanted]
-    train = [p for p in passages if split_of(p.group) == "train"]
+    chosen = [p for p in passages if split_for(p) in wanted]
+    train = [p for p in passages if split_for(p) == "train"]
     if not chosen:
         raise ValueError(f"no passages in the {split} split of {data}")
     scores = evaluate_folder(model, config, chosen)

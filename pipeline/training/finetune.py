@@ -61,18 +61,22 @@ def class_weights(
 
 
 def epoch_sample(
-    passages: Sequence[LabeledPassage], config: TrainConfig, rng: random.Random
+    passages: Sequence[LabeledPassage],
+    max_per_source: int | None,
+    notes_repeat: int,
+    rng: random.Random,
 ) -> list[LabeledPassage]:
-    """This epoch's passages: each corpus capped (fresh sample), note passages repeated."""
+    """This epoch's passages: each corpus capped at ``max_per_source`` (a fresh sample), note
+    passages repeated ``notes_repeat`` times (``configs/train.yaml`` sets both)."""
     by_source: dict[str, list[LabeledPassage]] = defaultdict(list)
     for passage in passages:
         by_source[passage.source].append(passage)
     chosen: list[LabeledPassage] = []
     for source, items in sorted(by_source.items()):
         if source == "notes":
-            chosen += items * config.notes_repeat
-        elif config.max_per_source_per_epoch and len(items) > config.max_per_source_per_epoch:
-            chosen += rng.sample(items, config.max_per_source_per_epoch)
+            chosen += items * notes_repeat
+        elif max_per_source and len(items) > max_per_source:
+            chosen += rng.sample(items, max_per_source)
         else:
             chosen += items
     return chosen
@@ -94,13 +98,15 @@ def bucketed_batches(
     return batches
 
 
+def head_score(entry: dict[str, float]) -> float | None:
+    """One head's mean per-source macro-F1 (each corpus counts, big or small); None if none."""
+    sources = [v for k, v in entry.items() if k not in {"all", "n"}]
+    return float(np.mean(sources)) if sources else None
+
+
 def validation_score(metrics: dict[str, dict[str, float]]) -> float:
-    """Mean over heads of the mean per-source macro-F1 (each corpus counts, big or small)."""
-    per_head = []
-    for entry in metrics.values():
-        sources = [v for k, v in entry.items() if k not in {"all", "n"}]
-        if sources:
-            per_head.append(float(np.mean(sources)))
+    """Mean over heads of :func:`head_score`."""
+    per_head = [s for s in map(head_score, metrics.values()) if s is not None]
     return float(np.mean(per_head)) if per_head else 0.0
 
 
@@ -148,7 +154,11 @@ def finetune(
         ],
         weight_decay=config.weight_decay,
     )
-    steps_per_epoch = -(-len(epoch_sample(train, config, random.Random(0))) // config.batch_size)
+
+    def sample(rng: random.Random) -> list[LabeledPassage]:
+        return epoch_sample(train, config.max_per_source_per_epoch, config.notes_repeat, rng)
+
+    steps_per_epoch = -(-len(sample(random.Random(0))) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup_fraction))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -170,7 +180,7 @@ def finetune(
     with Progress(*columns, console=console, transient=True) as progress:
         for epoch in range(config.epochs):
             model.train()
-            batches = bucketed_batches(epoch_sample(train, config, rng), config.batch_size, rng)
+            batches = bucketed_batches(sample(rng), config.batch_size, rng)
             task = progress.add_task(
                 f"epoch {epoch + 1}/{config.epochs}", total=len(batches), loss=0.0
             )

@@ -105,7 +105,8 @@ than English; commercial use (see licenses).
 {LICENSES}
 
 Splits are made by conversation / transcript / seeker post / note (`split_of`, a stable hash:
-70% train, 15% validation, 15% test). Passages per split and source: {training.get("passages", "")}.
+70% train, 15% validation, 15% test); AnnoMI transcripts are split the same way within each MI
+quality (`stratified_splits`), so both held-out splits hold low-quality transcripts. Passages per split and source: {training.get("passages", "")}.
 Session estimator: {sessions}. The test split is never used in training or model selection.
 Label mapping and its weaknesses: `configs/labels.yaml`; note labeling guidelines:
 `docs/labeling.md`.

@@ -22,6 +22,7 @@ from pipeline.model import KIND_TRANSFORMER, AllianceModel, TransformerScorer
 from pipeline.training.data import NoteFiles, describe, load_passages
 from pipeline.training.evaluate import baseline_metrics, passage_metrics
 from pipeline.training.finetune import finetune, validation_score
+from pipeline.training.head_refit import refit_heads
 from pipeline.training.records import LabeledPassage
 from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
 from pipeline.training.sessions import fit_session_estimator
@@ -78,6 +79,21 @@ def train_transformer(
     model = MultiTaskModel(encoder.model, settings_from(train_config)).to(encoder.device)
     tokenize = PairTokenizer(encoder.tokenizer, train_config.max_length)
     history = finetune(model, tokenize, train, valid, train_config, encoder.use_bf16, console)
+    refit: dict[str, dict] = {}
+    if train_config.refit_heads:
+        with console.status("refitting the heads on the fine-tuned encoder"):
+            refit = refit_heads(
+                model,
+                tokenize,
+                train,
+                valid,
+                encoder.use_bf16,
+                train_config.max_per_source_per_epoch,
+                train_config.notes_repeat,
+                train_config.seed,
+            )
+        kept = [name for name, entry in refit.items() if entry["kept"]]
+        console.print(f"heads refitted (validation score raised): {', '.join(kept) or 'none'}")
     scorer = TransformerScorer(model, tokenize, config.encoder.batch_size, encoder.use_bf16)
     model_metrics = passage_metrics(
         scorer.predict_proba([p.text for p in valid], [p.context for p in valid]), valid
@@ -122,6 +138,7 @@ def train_transformer(
                 "validation_passages": len(valid),
                 **counts,
                 "history": history.__dict__,
+                "head_refit": refit,
                 "wall_time_s": round(time.perf_counter() - started, 1),
                 "machine": f"{torch.get_num_threads()} CPU threads"
                 + (", bf16" if encoder.use_bf16 else ""),

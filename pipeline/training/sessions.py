@@ -13,7 +13,7 @@ from pipeline.model import PassageScorer
 from pipeline.passage_model import to_scores
 from pipeline.training.corpora import read_session_targets
 from pipeline.training.evaluate import session_metrics
-from pipeline.training.records import LabeledPassage, LabeledSession, split_of
+from pipeline.training.records import LabeledPassage, LabeledSession, split_for
 
 
 def score_turns(
@@ -139,7 +139,7 @@ def fit_session_estimator(
         (estimator, validation metrics, counts).
     """
     sessions = read_session_targets(data_dir, labels) + note_sessions(notes or [])
-    split = [split_of(s.group) for s in sessions]
+    split = [split_for(s) for s in sessions]
     train = [s for s, sp in zip(sessions, split) if sp == "train"]
     valid = [s for s, sp in zip(sessions, split) if sp == "validation"]
     estimator = SessionAllianceEstimator(random_state=seed).fit(
@@ -177,7 +177,7 @@ def evaluate_sessions(
     sessions = [
         s
         for s in read_session_targets(data_dir, labels) + note_sessions(notes or [])
-        if split_of(s.group) in splits
+        if split_for(s) in splits
     ]
     X = session_matrix(sessions, model.scorer)
     low, high = model.estimator.predict_interval(X)

@@ -30,7 +30,7 @@ from pipeline.training.corpora import (
     split_sentences,
     subsample_groups,
 )
-from pipeline.training.records import LabeledPassage, split_of
+from pipeline.training.records import LabeledPassage, split_for, split_of
 
 REAL_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
@@ -589,11 +589,19 @@ def test_corpora_max_per_source_through_read_corpora(data_dir, labels):
         assert sum(p.group == group for p in capped) == sum(p.group == group for p in full)
 
 
+def test_corpora_annomi_sessions_and_passages_share_the_stratified_split(data_dir, labels):
+    sessions = {s.group: s.split for s in read_session_targets(data_dir, labels)}
+    passages = read_annomi(data_dir / "annomi", labels)
+    assert {p.group for p in passages} == {"annomi-7", "annomi-12"}
+    for passage in passages:
+        assert passage.split is not None and passage.split == sessions[passage.group]
+
+
 def test_corpora_groups_never_straddle_splits(data_dir, labels):
     passages = read_corpora(data_dir, [*DEFAULT_CORPORA, "counsel_chat"], labels)
     splits = defaultdict(set)
     for passage in passages:
-        splits[passage.group].add(split_of(passage.group))
+        splits[passage.group].add(split_for(passage))
     assert all(len(found) == 1 for found in splits.values())
     assert split_of("annomi-7") == split_of("annomi-7")
 
