@@ -3,12 +3,15 @@
 AnnoMI's expert codes separate high- from low-quality MI transcripts well: a transcript's share
 of therapist reflections, minus its share of therapist input. This script asks how much of that
 separation survives when the shares come from the passage model instead of the experts, on the
-transcripts it never trained on (validation + test) and on all of them:
+transcripts it never trained on (validation, test, both) and on all of them:
 
 * utterance level: macro F1 of the ``mi_behaviour`` head against the expert code;
 * transcript level: Spearman between predicted and expert shares, and the high- vs low-quality
   AUC of each share (input share negated, so higher always means "more like high quality");
-* the AUC of the session estimator's overall estimate (what issue 4's target measures).
+* the AUC of the session estimator's overall estimate (what issue 4's target measures);
+
+each AUC with its 95% stratified-bootstrap interval (3 low-quality transcripts per held-out
+split since AnnoMI is split by quality: the intervals are wide).
 
 Prints JSON. Usage:
     python scripts/annomi_quality_diagnosis.py --data ../shared/data [--model models/default]
@@ -28,21 +31,26 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scipy.stats import spearmanr  # noqa: E402
-from sklearn.metrics import f1_score, roc_auc_score  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.heads import HEAD_BY_NAME  # noqa: E402
 from pipeline.labels import load_labels  # noqa: E402
 from pipeline.steps import load_model  # noqa: E402
 from pipeline.training.corpora import corpus_folder, read_annomi, read_session_targets  # noqa: E402
+from pipeline.training.evaluate import auc_interval  # noqa: E402
 from pipeline.training.records import split_for  # noqa: E402
 from pipeline.training.sessions import score_turns, session_rows  # noqa: E402
 
 CLASSES = HEAD_BY_NAME["mi_behaviour"].classes
 
 
-def _auc(high: np.ndarray, values: np.ndarray) -> float | None:
-    return round(float(roc_auc_score(high, values)), 3) if len(set(high.tolist())) == 2 else None
+def _auc(high: np.ndarray, values: np.ndarray) -> dict | None:
+    """AUC with its 95% stratified-bootstrap interval (few low-quality transcripts: wide)."""
+    if len(set(high.tolist())) != 2:
+        return None
+    auc, (low, upper) = auc_interval(high, values)
+    return {"auc": round(auc, 3), "ci95": [round(low, 3), round(upper, 3)]}
 
 
 def diagnose(data_dir: Path, model_dir: str | None) -> dict:
@@ -90,7 +98,8 @@ def diagnose(data_dir: Path, model_dir: str | None) -> dict:
     )
     values["overall_estimate"] = model.estimator.predict(session_rows(len(sessions), *scored))[:, 3]
     high = np.array([s.targets["overall"] > 3 for s in sessions])
-    held = np.array([split_for(s) != "train" for s in sessions])
+    split = np.array([split_for(s) for s in sessions])
+    held = split != "train"
     held_rows = held[owners_array] & (gold >= 0)
     report = {
         "model_version": model.version,
@@ -99,6 +108,7 @@ def diagnose(data_dir: Path, model_dir: str | None) -> dict:
             "low_quality": int((~high).sum()),
             "heldout": int(held.sum()),
             "heldout_low_quality": int((~high & held).sum()),
+            "validation_low_quality": int((~high & (split == "validation")).sum()),
         },
         "heldout_utterance_macro_f1": round(
             float(f1_score(gold[held_rows], predicted[held_rows].argmax(1), average="macro")), 3
@@ -116,7 +126,12 @@ def diagnose(data_dir: Path, model_dir: str | None) -> dict:
         },
         "quality_auc": {
             subset: {name: _auc(high[mask], v[mask]) for name, v in values.items()}
-            for subset, mask in (("heldout", held), ("all", np.ones_like(held)))
+            for subset, mask in (
+                ("validation", split == "validation"),
+                ("test", split == "test"),
+                ("heldout", held),
+                ("all", np.ones_like(held)),
+            )
         },
         "note": "'all' includes transcripts the passage model trained on; 'heldout' does not",
     }

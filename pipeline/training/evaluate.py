@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score
@@ -92,6 +92,32 @@ def tfidf_baseline(
     return out
 
 
+def auc_interval(
+    positive: np.ndarray, scores: np.ndarray, resamples: int = 2000, seed: int = 0
+) -> tuple[float, tuple[float, float]]:
+    """ROC AUC with a 95% stratified-bootstrap percentile interval.
+
+    Each resample draws the positives and the negatives separately (with replacement), so both
+    classes are always present; with 3 low-quality transcripts the interval is wide, and it
+    says so.
+    """
+    positive = np.asarray(positive, dtype=bool)
+    scores = np.asarray(scores, dtype=float)
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(positive), np.flatnonzero(~positive)
+    # One row per resample, positives first; AUC from the positives' rank sum (Mann-Whitney).
+    drawn = np.hstack(
+        [
+            scores[rng.choice(pos, (resamples, len(pos)))],
+            scores[rng.choice(neg, (resamples, len(neg)))],
+        ]
+    )
+    rank_sum = rankdata(drawn, axis=1)[:, : len(pos)].sum(1)
+    draws = (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return float(roc_auc_score(positive, scores)), (float(low), float(high))
+
+
 def session_metrics(
     predicted: np.ndarray,
     low: np.ndarray,
@@ -120,8 +146,10 @@ def session_metrics(
             if len(set(truth.tolist())) > 1:
                 entry["spearman"] = round(float(spearmanr(predicted[mask, j], truth).statistic), 4)
                 if len(set(truth.tolist())) == 2:
-                    entry["auc"] = round(
-                        float(roc_auc_score(truth > truth.min(), predicted[mask, j])), 4
-                    )
+                    positive = truth > truth.min()
+                    auc, (auc_low, auc_high) = auc_interval(positive, predicted[mask, j])
+                    entry["auc"] = round(auc, 4)
+                    entry["auc_ci95"] = [round(auc_low, 4), round(auc_high, 4)]
+                    entry["n_low"] = int((~positive).sum())
             out[f"{name}/{source}"] = entry
     return out

@@ -10,7 +10,8 @@ class-balanced, is the "decoupling" recipe of Kang et al. (ICLR 2020) for long-t
 Each head is refitted by an L2-regularised, class-balanced logistic regression (scikit-learn)
 on the training passages' pooled vectors, its penalty chosen on the validation passages, and
 the refit replaces the head's linear layer only where it raises that head's validation score
-(mean per-source macro-F1, as epoch selection uses). The result is still one linear layer per
+(mean per-source macro-F1, as epoch selection uses) and costs no corpus more than 0.02 of its
+own macro-F1. The result is still one linear layer per
 head, saved and loaded like any other (safetensors).
 """
 
@@ -63,15 +64,19 @@ def _probabilities(name: str, logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(1, keepdims=True)
 
 
-def _score(name: str, logits: np.ndarray, passages: Sequence[LabeledPassage]) -> float:
-    """The head's validation score: mean per-source macro-F1 on its labeled passages."""
+def _score(
+    name: str, logits: np.ndarray, passages: Sequence[LabeledPassage]
+) -> tuple[float, dict[str, float]]:
+    """The head's validation score (mean per-source macro-F1) and its per-source macro-F1."""
     metrics = macro_f1_by_head(
         {name: _probabilities(name, logits)},
         [{name: p.labels[name]} if name in p.labels else {} for p in passages],
         [p.source for p in passages],
     )
-    score = head_score(metrics[name]) if name in metrics else None
-    return 0.0 if score is None else score
+    entry = metrics.get(name, {})
+    score = head_score(entry) if entry else None
+    by_source = {k: v for k, v in entry.items() if k not in {"all", "n"}}
+    return (0.0 if score is None else score), by_source
 
 
 def _fit(
@@ -107,6 +112,7 @@ def refit_heads(
     max_per_source: int | None = 8000,
     notes_repeat: int = 1,
     seed: int = 0,
+    max_source_drop: float = 0.02,
 ) -> dict[str, dict]:
     """Refit every head of ``model`` in place where that raises its validation score.
 
@@ -119,9 +125,12 @@ def refit_heads(
         max_per_source: Most training passages per corpus (a seeded sample).
         notes_repeat: Weight of note passages (as in fine-tuning).
         seed: Sampling and solver seed.
+        max_source_drop: A refit that lowers any one corpus's validation macro-F1 by more than
+            this is rejected, even if the mean rises (one corpus must not pay for another).
 
     Returns:
-        head -> {"before", "after", "penalty", "kept"} (validation scores), for the manifest.
+        head -> {"before", "after", "penalty", "kept", "by_source": {source: [before, after]}}
+        (validation figures of the kept layer), for the manifest.
     """
     model.eval()
     sample, repeats = _training_sample(train, max_per_source, notes_repeat, seed)
@@ -136,14 +145,17 @@ def refit_heads(
         if len(set(labels.tolist())) < len(head.classes) or not scored:
             continue  # a class never seen in training: a refit could never predict it
         valid_rows = np.array([i for i, p in enumerate(valid) if name in p.labels])
-        before = _score(name, _layer_logits(layer, valid_vectors[valid_rows]), scored)
-        best = (before, None, None, None)
+        before, sources_before = _score(
+            name, _layer_logits(layer, valid_vectors[valid_rows]), scored
+        )
+        best = (before, sources_before, None, None, None)
         for penalty in PENALTIES:
             weight, bias = _fit(train_vectors[rows], labels, repeats[rows], penalty, seed)
-            after = _score(name, valid_vectors[valid_rows] @ weight.T + bias, scored)
-            if after > best[0]:
-                best = (after, penalty, weight, bias)
-        after, penalty, weight, bias = best
+            after, sources_after = _score(name, valid_vectors[valid_rows] @ weight.T + bias, scored)
+            worst_drop = max(sources_before[k] - sources_after[k] for k in sources_before)
+            if after > best[0] and worst_drop <= max_source_drop:
+                best = (after, sources_after, penalty, weight, bias)
+        after, sources_after, penalty, weight, bias = best
         kept = weight is not None
         if kept:
             with torch.no_grad():
@@ -154,5 +166,6 @@ def refit_heads(
             "after": round(after, 4),
             "penalty": penalty,
             "kept": kept,
+            "by_source": {k: [v, sources_after[k]] for k, v in sources_before.items()},
         }
     return report

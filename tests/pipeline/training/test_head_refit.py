@@ -75,3 +75,22 @@ def test_head_refit_skips_heads_missing_a_class(tiny_encoder_dir):
     train = _passages(WARM, 1) * 4  # bond 0 never seen: a refit could never predict it
     report = refit_heads(model, tokenize, train, _passages(COLD, 0), bf16=False)
     assert "bond" not in report
+
+
+def test_head_refit_rejected_where_one_corpus_pays_for_another(tiny_encoder_dir):
+    train = (_passages(WARM, 1) + _passages(COLD, 0)) * 4
+    # Corpus "a" agrees with training; corpus "b" calls one cold passage warm. The refit lifts
+    # the mean of the two (a: 0.33 -> 1.0, b: 1.0 -> 0.43) but costs b more than 0.02.
+    valid = _passages(WARM, 1, "a") + _passages(COLD, 0, "a") + _passages(WARM + COLD[:1], 1, "b")
+    results = {}
+    for limit in (0.02, 1.0):
+        model, tokenize = _model(tiny_encoder_dir)
+        with torch.no_grad():  # predicts "warm" everywhere
+            model.heads["bond"].weight.zero_()
+            model.heads["bond"].bias.fill_(5.0)
+        results[limit] = refit_heads(
+            model, tokenize, train, valid, bf16=False, max_source_drop=limit
+        )["bond"]
+    assert results[1.0]["kept"] and results[1.0]["after"] > results[1.0]["before"]
+    assert results[0.02]["kept"] is False
+    assert results[1.0]["by_source"]["b"][1] < results[1.0]["by_source"]["b"][0] - 0.5
