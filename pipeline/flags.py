@@ -31,7 +31,7 @@ class RuptureRule(_Rule):
 
 
 class RepairRule(_Rule):
-    tolerance: float = 0.15
+    tolerance: float = 0.25
     within_sessions: int = 3
 
 

@@ -67,9 +67,21 @@ def _history(training: dict) -> str:
         f"epoch {e['epoch']}: train loss {e['train_loss']}, validation score {e['validation_score']}"
         for e in history["epochs"]
     )
+    refit = training.get("head_refit") or {}
+    kept = [
+        f"{name} {entry['before']} -> {entry['after']}"
+        for name, entry in refit.items()
+        if entry["kept"]
+    ]
+    refit_text = (
+        "\nHeads refitted on the frozen encoder (class-balanced logistic regression, kept where "
+        f"the validation score rose and no corpus lost more than 0.02): {'; '.join(kept) or 'none'}."
+        if refit
+        else ""
+    )
     return (
         f"\nTraining history: {rows}. Best epoch {history['best_epoch']}"
-        f"{' (stopped early)' if history['stopped_early'] else ''}.\n"
+        f"{' (stopped early)' if history['stopped_early'] else ''}.{refit_text}\n"
     )
 
 

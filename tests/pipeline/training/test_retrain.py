@@ -102,7 +102,14 @@ def test_retrain_flow_writes_a_verified_transformer_candidate(retrained):
     }
     assert manifest["training"]["history"]["epochs"]
     assert "notes" in manifest["metrics"]["passage_macro_f1"]["bond"]
-    assert (candidate / "MODEL_CARD.md").read_text().count("non-commercial") >= 1
+    card = (candidate / "MODEL_CARD.md").read_text()
+    assert card.count("non-commercial") >= 1
+    # Every head the notes label went through the refit step, kept or not, with its figures.
+    refit = manifest["training"]["head_refit"]
+    assert {"task", "bond", "goal", "strain"} <= set(refit)
+    for entry in refit.values():
+        assert entry["after"] >= entry["before"] and set(entry["by_source"]) == {"notes"}
+    assert "Heads refitted on the frozen encoder" in card
     model = AllianceModel.load(candidate, config.encoder)
     probabilities = model.scorer.predict_proba(["Client felt heard."], [""])
     assert probabilities["bond"].shape == (1, 2)
