@@ -476,14 +476,21 @@ def evaluate(
             default_note_passages(labels),
         )
         sessions_view = Table(title=f"session estimates ({', '.join(splits)})")
-        for column in ("target/source", "n", "Spearman", "AUC", "MAE", "80% coverage"):
+        columns = ("target/source", "n", "Spearman", "AUC [95% CI], n low", "MAE", "80% coverage")
+        for column in columns:
             sessions_view.add_column(column)
         for key, entry in metrics.items():
+            auc = (
+                f"{entry['auc']} [{entry['auc_ci95'][0]}, {entry['auc_ci95'][1]}], "
+                f"{entry['n_low']} low"
+                if "auc" in entry
+                else "–"
+            )
             sessions_view.add_row(
                 key,
                 str(entry["n"]),
                 str(entry.get("spearman", "–")),
-                str(entry.get("auc", "–")),
+                auc,
                 str(entry["mae"]),
                 str(entry["coverage_80"]),
             )
