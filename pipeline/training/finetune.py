@@ -98,9 +98,14 @@ def bucketed_batches(
     return batches
 
 
+def source_scores(entry: dict[str, float]) -> dict[str, float]:
+    """A head's per-source macro-F1 out of its :func:`macro_f1_by_head` entry."""
+    return {k: v for k, v in entry.items() if k not in {"all", "n"}}
+
+
 def head_score(entry: dict[str, float]) -> float | None:
     """One head's mean per-source macro-F1 (each corpus counts, big or small); None if none."""
-    sources = [v for k, v in entry.items() if k not in {"all", "n"}]
+    sources = list(source_scores(entry).values())
     return float(np.mean(sources)) if sources else None
 
 

@@ -11,8 +11,8 @@ Each head is refitted by an L2-regularised, class-balanced logistic regression (
 on the training passages' pooled vectors, its penalty chosen on the validation passages, and
 the refit replaces the head's linear layer only where it raises that head's validation score
 (mean per-source macro-F1, as epoch selection uses) and costs no corpus more than 0.02 of its
-own macro-F1. The result is still one linear layer per
-head, saved and loaded like any other (safetensors).
+own macro-F1. The result is still one linear layer per head, saved and loaded like any other
+(safetensors).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from sklearn.preprocessing import StandardScaler
 
 from pipeline.heads import HEAD_BY_NAME
 from pipeline.training.evaluate import macro_f1_by_head
-from pipeline.training.finetune import epoch_sample, head_score
+from pipeline.training.finetune import epoch_sample, head_score, source_scores
 from pipeline.training.records import LabeledPassage
-from pipeline.transformer import MultiTaskModel, PairTokenizer, predict_pairs
+from pipeline.transformer import MultiTaskModel, PairTokenizer, predict_pairs, probabilities
 
 PENALTIES = (0.01, 0.1, 1.0)  # logistic regression C values tried per head
 
@@ -55,28 +55,19 @@ def _layer_logits(layer: torch.nn.Linear, vectors: np.ndarray) -> np.ndarray:
     return vectors @ weight.T + bias
 
 
-def _probabilities(name: str, logits: np.ndarray) -> np.ndarray:
-    """The model's own link (:func:`pipeline.transformer.probabilities`): sigmoid or softmax."""
-    if HEAD_BY_NAME[name].binary:
-        positive = 1 / (1 + np.exp(-logits[:, 0]))
-        return np.column_stack([1 - positive, positive])
-    shifted = np.exp(logits - logits.max(1, keepdims=True))
-    return shifted / shifted.sum(1, keepdims=True)
-
-
 def _score(
     name: str, logits: np.ndarray, passages: Sequence[LabeledPassage]
 ) -> tuple[float, dict[str, float]]:
-    """The head's validation score (mean per-source macro-F1) and its per-source macro-F1."""
-    metrics = macro_f1_by_head(
-        {name: _probabilities(name, logits)},
-        [{name: p.labels[name]} if name in p.labels else {} for p in passages],
+    """The head's validation score (mean per-source macro-F1) and its per-source macro-F1, on
+    passages that all carry the head's label."""
+    # The model's own link (sigmoid or softmax); binary heads give one logit per row.
+    values = torch.from_numpy(logits[:, 0] if HEAD_BY_NAME[name].binary else logits)
+    entry = macro_f1_by_head(
+        probabilities({name: values}),
+        [{name: p.labels[name]} for p in passages],  # this head only: the others are not scored
         [p.source for p in passages],
-    )
-    entry = metrics.get(name, {})
-    score = head_score(entry) if entry else None
-    by_source = {k: v for k, v in entry.items() if k not in {"all", "n"}}
-    return (0.0 if score is None else score), by_source
+    )[name]
+    return head_score(entry), source_scores(entry)
 
 
 def _fit(
@@ -141,10 +132,10 @@ def refit_heads(
         head = HEAD_BY_NAME[name]
         rows = [i for i, p in enumerate(sample) if name in p.labels]
         labels = np.array([sample[i].labels[name] for i in rows])
-        scored = [p for p in valid if name in p.labels]
-        if len(set(labels.tolist())) < len(head.classes) or not scored:
+        valid_rows = [i for i, p in enumerate(valid) if name in p.labels]
+        if len(set(labels.tolist())) < len(head.classes) or not valid_rows:
             continue  # a class never seen in training: a refit could never predict it
-        valid_rows = np.array([i for i, p in enumerate(valid) if name in p.labels])
+        scored = [valid[i] for i in valid_rows]
         before, sources_before = _score(
             name, _layer_logits(layer, valid_vectors[valid_rows]), scored
         )
