@@ -39,7 +39,7 @@ from torch import nn  # noqa: E402
 
 from pipeline import steps  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.engine import (  # noqa: E402
+from pipeline.model.engine import (  # noqa: E402
     _head_probabilities,
     inference_copy,
     passage_mean,
@@ -132,9 +132,9 @@ class OrtScorer:
 
 def validation_f1(ways: dict, data: Path, limit: int, seed: int = 0) -> dict:
     """Macro-F1 per head of each way on (a seeded sample of) the validation split."""
-    from pipeline.labels import load_labels
     from pipeline.training.corpora import read_corpora
     from pipeline.training.evaluate import passage_metrics
+    from pipeline.training.labels import load_labels
     from pipeline.training.records import split_for
 
     passages = [p for p in read_corpora(data, labels=load_labels()) if split_for(p) == "validation"]

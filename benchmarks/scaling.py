@@ -91,7 +91,7 @@ def _config(model: str | None):
 def child(input_path: Path, out_dir: Path, model: str | None) -> dict:
     """One pipeline run in this process (called in a fresh child per size)."""
     from pipeline import steps
-    from pipeline.store import Store, default_url
+    from pipeline.store.core import Store, default_url
 
     config = _config(model)
     timeline = RssTimeline()
@@ -120,7 +120,7 @@ def child(input_path: Path, out_dir: Path, model: str | None) -> dict:
 def prefect_overhead(model: str | None, sessions: int = 100) -> dict:
     """The same small input through the ``score`` flow and the plain steps (best of 2)."""
     from pipeline.flows import score_flow
-    from pipeline.store import default_url
+    from pipeline.store.core import default_url
 
     config = _config(model)
     with tempfile.TemporaryDirectory() as tmp:

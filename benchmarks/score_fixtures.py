@@ -20,7 +20,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from pipeline import steps  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.store import Store, default_url  # noqa: E402
+from pipeline.store.core import Store, default_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

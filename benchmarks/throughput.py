@@ -8,7 +8,7 @@ on every way alike:
 * ``engine``: ``model.scorer.predict`` exactly as :func:`pipeline.steps.score_step` calls it
   (token-bucketed batches, merged LoRA, bf16 where the CPU has it);
 * ``engine_fp32``: the same engine with bf16 off;
-* ``naive``: the first attempt: the same :class:`~pipeline.transformer.MultiTaskModel` called
+* ``naive``: the first attempt: the same :class:`~pipeline.model.network.MultiTaskModel` called
   on one (passage, context) pair at a time, fp32, under ``torch.no_grad()`` (no batching, no
   sorting). A ``transformers.pipeline("feature-extraction")`` over the encoder folder would
   miss the LoRA adapters (other scores), and feeding it our adapted encoder adds pre/post
@@ -44,15 +44,15 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from pipeline import steps  # noqa: E402
-from pipeline.classify import contexts_for  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.engine import PassageEngine  # noqa: E402
-from pipeline.heads import HEAD_BY_NAME  # noqa: E402
 from pipeline.ingest import ingest_paths  # noqa: E402
+from pipeline.model.classify import contexts_for  # noqa: E402
+from pipeline.model.engine import PassageEngine  # noqa: E402
+from pipeline.model.heads import HEAD_BY_NAME  # noqa: E402
+from pipeline.model.network import probabilities  # noqa: E402
 from pipeline.nlp.factory import cached_nlp  # noqa: E402
 from pipeline.nlp.segment import segment_sessions  # noqa: E402
-from pipeline.store import Store, default_url  # noqa: E402
-from pipeline.transformer import probabilities  # noqa: E402
+from pipeline.store.core import Store, default_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "data" / "fixtures" / "sessions.jsonl"

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from pipeline.report.render import write_report
 from pipeline.schemas import Quarantined
-from pipeline.store import Store
+from pipeline.store.core import Store
 
 SESSION_COLUMNS = [
     "session_id",

@@ -28,8 +28,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pipeline import __version__, steps
 from pipeline.config import AllianceConfig
 from pipeline.export import export_outputs
-from pipeline.locking import run_lock
-from pipeline.store import Store
+from pipeline.store.core import Store
+from pipeline.store.locking import run_lock
 
 
 def _config(config: dict) -> AllianceConfig:
@@ -405,8 +405,8 @@ def compare_task(
     notes: list[str] | None,
 ) -> dict:
     from pipeline.config import TrainConfig
-    from pipeline.labels import load_labels
     from pipeline.training.data import load_passages
+    from pipeline.training.labels import load_labels
     from pipeline.training.retrain import compare_models
 
     settings = TrainConfig.model_validate(train_config)

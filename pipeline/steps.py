@@ -14,17 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.aggregate import estimate_sessions, session_row
-from pipeline.classify import score_passages
 from pipeline.config import AllianceConfig, EncoderConfig
-from pipeline.features import SIGNAL_NAMES, pooled_vectors, session_vector
-from pipeline.flags import compute_flags, load_flag_rules
 from pipeline.ingest.validate import iter_outcomes, read_paths
-from pipeline.model import AllianceModel
+from pipeline.model.classify import score_passages
 from pipeline.nlp.factory import cached_nlp
 from pipeline.nlp.segment import segment_sessions
 from pipeline.schemas import Quarantined, Session
-from pipeline.store import Store
+from pipeline.sessions.alliance_model import AllianceModel
+from pipeline.sessions.estimator import estimate_sessions, session_row
+from pipeline.sessions.features import SIGNAL_NAMES, pooled_vectors, session_vector
+from pipeline.sessions.flags import compute_flags, load_flag_rules
+from pipeline.store.core import Store
 
 
 @lru_cache(maxsize=2)

@@ -34,11 +34,11 @@ from scipy.stats import spearmanr  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
 from pipeline.config import load_config  # noqa: E402
-from pipeline.heads import HEAD_BY_NAME  # noqa: E402
-from pipeline.labels import load_labels  # noqa: E402
+from pipeline.model.heads import HEAD_BY_NAME  # noqa: E402
 from pipeline.steps import load_model  # noqa: E402
 from pipeline.training.corpora import corpus_folder, read_annomi, read_session_targets  # noqa: E402
 from pipeline.training.evaluate import auc_interval  # noqa: E402
+from pipeline.training.labels import load_labels  # noqa: E402
 from pipeline.training.records import split_for  # noqa: E402
 from pipeline.training.sessions import score_turns, session_rows  # noqa: E402
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.aggregate import TARGETS, SessionAllianceEstimator
-from pipeline.artifacts import save_skops, write_manifest
 from pipeline.config import EncoderConfig
-from pipeline.encoder import Encoder, embed_pairs
-from pipeline.heads import HEADS
-from pipeline.model import ESTIMATOR_FILE
-from pipeline.passage_model import PassageHeads
+from pipeline.model.artifacts import save_skops, write_manifest
+from pipeline.model.encoder import Encoder, embed_pairs
+from pipeline.model.heads import HEADS
+from pipeline.model.quick import PassageHeads
+from pipeline.sessions.alliance_model import ESTIMATOR_FILE
+from pipeline.sessions.estimator import TARGETS, SessionAllianceEstimator
 from pipeline.training.corpora import read_note_passages
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures"
@@ -42,7 +42,7 @@ def build_tiny_model(
     heads = PassageHeads().fit(X, labels)
     heads.save(folder)
     rng = np.random.default_rng(0)
-    from pipeline.features import SIGNAL_NAMES
+    from pipeline.sessions.features import SIGNAL_NAMES
 
     S = rng.random((40, len(SIGNAL_NAMES) + 2 * encoder.dim))
     y = np.clip(1 + 4 * rng.random((40, len(TARGETS))), 1, 5)

@@ -24,11 +24,11 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.model_selection import GroupKFold
 
-from pipeline.aggregate import TARGETS, SessionAllianceEstimator
-from pipeline.artifacts import save_skops, write_manifest
-from pipeline.model import ESTIMATOR_FILE, AllianceModel
+from pipeline.model.artifacts import save_skops, write_manifest
+from pipeline.sessions.alliance_model import ESTIMATOR_FILE, AllianceModel
+from pipeline.sessions.estimator import TARGETS, SessionAllianceEstimator
 from pipeline.steps import stored_session_rows
-from pipeline.store import Store
+from pipeline.store.core import Store
 
 SRS_COLUMNS = {
     "srs_approach": "task",

@@ -2,9 +2,9 @@
 
 One reader per corpus folder under the data directory (``../shared/data`` in development); each
 returns :class:`LabeledPassage` records whose labels come from ``configs/labels.yaml`` through
-:class:`pipeline.labels.LabelsConfig`, so no mapping lives in this module. Readers:
+:class:`pipeline.training.labels.LabelsConfig`, so no mapping lives in this module. Readers:
 
-* validate every label against ``pipeline.heads`` (known head, speaker it applies to, class range),
+* validate every label against ``pipeline.model.heads`` (known head, speaker it applies to, class range),
 * strip whitespace and skip empty texts,
 * give every record a ``group`` (conversation, transcript, seeker post, question or note) so that
   splits (:func:`pipeline.training.records.split_for`) never separate related passages; AnnoMI
@@ -28,8 +28,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from pipeline.heads import HEAD_BY_NAME
-from pipeline.labels import CorpusMapping, LabelsConfig, load_labels
+from pipeline.model.heads import HEAD_BY_NAME
+from pipeline.training.labels import CorpusMapping, LabelsConfig, load_labels
 from pipeline.training.records import (
     SPLITS,
     LabeledPassage,
@@ -90,7 +90,7 @@ def _stable_id(*parts: str) -> str:
 
 
 def check_labels(labels: Mapping[str, int], speaker: str, where: str) -> dict[str, int]:
-    """Validate passage labels against ``pipeline.heads``.
+    """Validate passage labels against ``pipeline.model.heads``.
 
     Args:
         labels: Head name -> class index.

@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.labels import LabelsConfig
 from pipeline.training.corpora import read_corpora, read_labeled_jsonl, read_note_passages
+from pipeline.training.labels import LabelsConfig
 from pipeline.training.records import LabeledPassage, split_for
 
 NoteFiles = Path | Sequence[Path] | None

@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, roc_auc_score
 
-from pipeline.heads import HEADS
+from pipeline.model.heads import HEADS
 
 
 def head_rows(labels: Sequence[Mapping[str, int]], head: str) -> list[int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import AllianceConfig
-from pipeline.labels import load_labels
 from pipeline.training.corpora import read_corpora
 from pipeline.training.data import read_labeled_file
 from pipeline.training.evaluate import baseline_metrics
+from pipeline.training.labels import load_labels
 from pipeline.training.records import LabeledPassage, split_for
 from pipeline.training.retrain import evaluate_folder
 

@@ -19,10 +19,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from pipeline.config import TrainConfig
-from pipeline.heads import HEAD_BY_NAME
+from pipeline.model.engine import predict_pairs
+from pipeline.model.heads import HEAD_BY_NAME
+from pipeline.model.network import MultiTaskModel, PairTokenizer, masked_loss
 from pipeline.training.evaluate import macro_f1_by_head
 from pipeline.training.records import LabeledPassage
-from pipeline.transformer import MultiTaskModel, PairTokenizer, masked_loss, predict_pairs
 
 
 @dataclass

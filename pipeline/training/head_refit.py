@@ -26,11 +26,12 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from pipeline.heads import HEAD_BY_NAME
+from pipeline.model.engine import predict_pairs
+from pipeline.model.heads import HEAD_BY_NAME
+from pipeline.model.network import MultiTaskModel, PairTokenizer, probabilities
 from pipeline.training.evaluate import macro_f1_by_head
 from pipeline.training.finetune import epoch_sample, head_score, source_scores
 from pipeline.training.records import LabeledPassage
-from pipeline.transformer import MultiTaskModel, PairTokenizer, predict_pairs, probabilities
 
 PENALTIES = (0.01, 0.1, 1.0)  # logistic regression C values tried per head
 

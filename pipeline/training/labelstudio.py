@@ -6,7 +6,7 @@ Export (:func:`export_labelstudio`) writes two files for a Label Studio project:
   ``{"data": {text, context, session_id, passage_id, index, speaker, section, kind, where}}``,
   and optionally ``predictions`` (pre-annotations from the stored model scores, so annotators
   correct rather than start blank). ``context`` is the previous passage of the same session,
-  exactly what the passage model sees (``pipeline.classify.contexts_for``).
+  exactly what the passage model sees (``pipeline.model.classify.contexts_for``).
 * ``labeling_config.xml``: the labeling interface, generated from ``configs/labels.yaml``: one
   single-choice ``<Choices>`` per head whose choice values are our class names.
 
@@ -18,7 +18,7 @@ and writes the unified labeled-passage JSONL that ``alliance train --notes FILE`
 * Several annotations of one passage (one project with overlap, or several projects' exports
   given together, matched by passage id and text): each head gets the majority class; a tie
   leaves the head masked, because a coin flip would put noise into the training labels.
-* A head that does not apply to the passage's speaker (``pipeline.heads``) is dropped and
+* A head that does not apply to the passage's speaker (``pipeline.model.heads``) is dropped and
   counted; a choice value that is not one of the head's classes is an error.
 
 Note text is sensitive: the export necessarily holds it (that is its purpose), so both files are
@@ -38,11 +38,11 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from pipeline.classify import contexts_for
-from pipeline.heads import ALLIANCE_HEADS, EMPATHY_HEADS, HEAD_BY_NAME, HEADS
-from pipeline.labels import LabelsConfig, class_index, load_labels
+from pipeline.model.classify import contexts_for
+from pipeline.model.heads import ALLIANCE_HEADS, EMPATHY_HEADS, HEAD_BY_NAME, HEADS
 from pipeline.schemas import Passage, PassageScores
-from pipeline.store import Store
+from pipeline.store.core import Store
+from pipeline.training.labels import LabelsConfig, class_index, load_labels
 from pipeline.training.records import LabeledPassage, write_labeled_jsonl
 
 TASKS_FILE = "tasks.json"
@@ -68,7 +68,7 @@ SOURCE_BY_KIND = {"note": "notes", "transcript": "transcripts"}
 
 
 def check_heads(heads: Iterable[str]) -> tuple[str, ...]:
-    """Validate head names, keeping the order of ``pipeline.heads`` and dropping repeats.
+    """Validate head names, keeping the order of ``pipeline.model.heads`` and dropping repeats.
 
     Raises:
         ValueError: An unknown head, with the known names.
@@ -95,7 +95,7 @@ def labeling_config(heads: Sequence[str] = NOTE_HEADS, labels: LabelsConfig | No
     definition from ``labels.yaml`` is shown above it and class definitions are choice hints.
 
     Args:
-        heads: Head names (see ``pipeline.heads``).
+        heads: Head names (see ``pipeline.model.heads``).
         labels: Label definitions; defaults to ``configs/labels.yaml``.
 
     Raises:

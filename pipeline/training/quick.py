@@ -13,12 +13,12 @@ import torch
 from rich.console import Console
 
 from pipeline.config import AllianceConfig
-from pipeline.encoder import Encoder, embed_pairs
-from pipeline.labels import load_labels
-from pipeline.model import KIND_LINEAR, EmbeddingScorer
-from pipeline.passage_model import PassageHeads
+from pipeline.model.encoder import Encoder, embed_pairs
+from pipeline.model.folder import KIND_LINEAR, EmbeddingScorer
+from pipeline.model.quick import PassageHeads
 from pipeline.training.data import NoteFiles, describe, load_passages
 from pipeline.training.evaluate import baseline_metrics, passage_metrics
+from pipeline.training.labels import load_labels
 from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
 from pipeline.training.sessions import fit_session_estimator
 

@@ -23,7 +23,7 @@ class LabeledPassage:
         speaker: "clinician" (therapist, supporter, responder) or "client" (seeker, client).
         source: Corpus name ("epitome", "annomi", "esconv", "mi_boost", "notes", ...).
         group: Conversation / transcript / seeker-post / note id; splits are made by group.
-        labels: Head name (see ``pipeline.heads``) -> class index (binary heads: 0 or 1).
+        labels: Head name (see ``pipeline.model.heads``) -> class index (binary heads: 0 or 1).
         split: The split its corpus reader fixed (a stratified corpus); None means
             :func:`split_of` the group (see :func:`split_for`).
     """

@@ -11,9 +11,9 @@ import sklearn
 import torch
 
 from pipeline import __version__
-from pipeline.artifacts import save_skops, sha256_file, write_manifest
 from pipeline.config import REPO_ROOT
-from pipeline.model import ESTIMATOR_FILE
+from pipeline.model.artifacts import save_skops, sha256_file, write_manifest
+from pipeline.sessions.alliance_model import ESTIMATOR_FILE
 from pipeline.training.data import NoteFiles, note_files
 from pipeline.training.model_card import write_model_card
 

@@ -16,22 +16,23 @@ import torch
 from rich.console import Console
 
 from pipeline.config import AllianceConfig, TrainConfig
-from pipeline.encoder import Encoder
-from pipeline.labels import load_labels
-from pipeline.model import KIND_TRANSFORMER, AllianceModel, TransformerScorer
-from pipeline.training.data import NoteFiles, describe, load_passages
-from pipeline.training.evaluate import baseline_metrics, passage_metrics
-from pipeline.training.finetune import finetune, validation_score
-from pipeline.training.head_refit import refit_heads
-from pipeline.training.records import LabeledPassage
-from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
-from pipeline.training.sessions import fit_session_estimator
-from pipeline.transformer import (
+from pipeline.model.encoder import Encoder
+from pipeline.model.folder import KIND_TRANSFORMER, TransformerScorer
+from pipeline.model.network import (
     MultiTaskModel,
     PairTokenizer,
     TransformerSettings,
     save_transformer,
 )
+from pipeline.sessions.alliance_model import AllianceModel
+from pipeline.training.data import NoteFiles, describe, load_passages
+from pipeline.training.evaluate import baseline_metrics, passage_metrics
+from pipeline.training.finetune import finetune, validation_score
+from pipeline.training.head_refit import refit_heads
+from pipeline.training.labels import load_labels
+from pipeline.training.records import LabeledPassage
+from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
+from pipeline.training.sessions import fit_session_estimator
 
 
 def settings_from(config: TrainConfig) -> TransformerSettings:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.aggregate import TARGETS, SessionAllianceEstimator
-from pipeline.features import pooled_vectors, session_signals, session_vector
-from pipeline.labels import LabelsConfig
-from pipeline.model import PassageScorer
-from pipeline.passage_model import to_scores
+from pipeline.model.classify import to_scores
+from pipeline.model.folder import PassageScorer
+from pipeline.sessions.estimator import TARGETS, SessionAllianceEstimator
+from pipeline.sessions.features import pooled_vectors, session_signals, session_vector
 from pipeline.training.corpora import read_session_targets
 from pipeline.training.evaluate import session_metrics
+from pipeline.training.labels import LabelsConfig
 from pipeline.training.records import LabeledPassage, LabeledSession, split_for
 
 
@@ -165,7 +165,7 @@ def evaluate_sessions(
     """Session-estimate metrics of a loaded model on conversations of the given splits.
 
     Args:
-        model: A loaded :class:`pipeline.model.AllianceModel`.
+        model: A loaded :class:`pipeline.model.folder.AllianceModel`.
         data_dir: Folder of the public corpora.
         labels: Label definitions.
         splits: Which group splits to score ("validation", "test").
@@ -204,9 +204,9 @@ def refit_on_corpora(
     validation metrics."""
     import shutil
 
-    from pipeline.artifacts import save_skops, write_manifest
-    from pipeline.labels import load_labels
-    from pipeline.model import ESTIMATOR_FILE, AllianceModel
+    from pipeline.model.artifacts import save_skops, write_manifest
+    from pipeline.sessions.alliance_model import ESTIMATOR_FILE, AllianceModel
+    from pipeline.training.labels import load_labels
     from pipeline.training.model_card import write_model_card
 
     model = AllianceModel.load(model_dir, encoder_config)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import export, steps
-from pipeline.store import Store, default_url
+from pipeline.store.core import Store, default_url
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures" / "sessions.jsonl"
 

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.flows import nightly_flow, score_flow
-from pipeline.store import Store, default_url
+from pipeline.store.core import Store, default_url
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 PASSAGE_KEYS = {
@@ -207,7 +207,7 @@ def test_flows_nightly_new_model_version_rescores_every_session_once(
 def test_flows_nightly_refuses_to_run_beside_another_run(
     prefect_harness, tiny_config, store_url: str, tmp_path: Path
 ):
-    from pipeline.locking import RunLockedError, run_lock
+    from pipeline.store.locking import RunLockedError, run_lock
 
     with run_lock(store_url, tmp_path / "elsewhere"), pytest.raises(RunLockedError):
         _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", tiny_config, store_url)

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.flows import _public_address, run_scoring
-from pipeline.store import Store, default_url
+from pipeline.store.core import Store, default_url
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 OUTPUTS = ("sessions.csv", "flags.jsonl", "passages.jsonl")
@@ -160,7 +160,7 @@ def test_flows_dask_worker_reloads_a_promoted_model_and_refuses_another(
 
     from pipeline import steps
     from pipeline.flows import _model_identity, _use_flow_model
-    from pipeline.model import AllianceModel
+    from pipeline.sessions.alliance_model import AllianceModel
     from tests.helpers import build_tiny_model
 
     folder = tmp_path / "default"

@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.model import AllianceModel
+from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.training.clinic import read_ratings
 
 FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.heads import HEAD_BY_NAME
-from pipeline.labels import class_index, load_labels
+from pipeline.model.heads import HEAD_BY_NAME
 from pipeline.training.corpora import (
     DEFAULT_CORPORA,
     READERS,
@@ -30,6 +29,7 @@ from pipeline.training.corpora import (
     split_sentences,
     subsample_groups,
 )
+from pipeline.training.labels import class_index, load_labels
 from pipeline.training.records import LabeledPassage, split_for, split_of
 
 REAL_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"

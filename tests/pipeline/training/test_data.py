@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.labels import load_labels
 from pipeline.training.data import load_passages, note_files
+from pipeline.training.labels import load_labels
 from pipeline.training.registry import data_snapshot
 
 FIXTURE_NOTES = Path(__file__).resolve().parents[3] / "data" / "fixtures" / "note_passages.jsonl"

@@ -6,16 +6,16 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from pipeline.training.head_refit import refit_heads
-from pipeline.training.records import LabeledPassage
-from pipeline.transformer import (
+from pipeline.model.engine import predict_pairs
+from pipeline.model.network import (
     MultiTaskModel,
     PairTokenizer,
     TransformerSettings,
     load_transformer,
-    predict_pairs,
     save_transformer,
 )
+from pipeline.training.head_refit import refit_heads
+from pipeline.training.records import LabeledPassage
 
 WARM = ["client felt heard and understood", "client felt understood today", "felt heard"]
 COLD = ["client said homework was pointless", "homework was pointless", "client said no"]

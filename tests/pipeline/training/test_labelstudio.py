@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.pipeline.sessions.test_features import scores as make_scores
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.heads import HEAD_BY_NAME, HEADS
+from pipeline.model.heads import HEAD_BY_NAME, HEADS
 from pipeline.schemas import Passage, Session, SessionEstimate, Turn
-from pipeline.store import Store
+from pipeline.store.core import Store
 from pipeline.training.corpora import read_labeled_jsonl
 from pipeline.training.labelstudio import (
     CONFIG_FILE,
@@ -31,7 +32,6 @@ from pipeline.training.labelstudio import (
     import_labelstudio,
     labeling_config,
 )
-from tests.pipeline.test_features import scores as make_scores
 
 FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
 NOTES = FIXTURES / "note_passages.jsonl"
@@ -411,7 +411,8 @@ def test_labelstudio_imported_labels_train_a_model(tiny_config, tmp_path: Path):
     """Store -> export -> two simulated annotators -> import -> fine-tune (the function behind
     ``alliance train --notes FILE``) -> load the model -> predict."""
     from pipeline.config import load_train_config
-    from pipeline.model import KIND_TRANSFORMER, AllianceModel
+    from pipeline.model.folder import KIND_TRANSFORMER
+    from pipeline.sessions.alliance_model import AllianceModel
     from pipeline.training.records import split_of
     from pipeline.training.retrain import train_transformer
 

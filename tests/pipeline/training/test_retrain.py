@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.artifacts import ArtifactError
 from pipeline.cli import app
 from pipeline.config import load_train_config
-from pipeline.model import KIND_TRANSFORMER, AllianceModel
+from pipeline.model.artifacts import ArtifactError
+from pipeline.model.folder import KIND_TRANSFORMER
+from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.training.corpora import read_labeled_jsonl
 from pipeline.training.records import LabeledPassage, write_labeled_jsonl
 from pipeline.training.retrain import promote, should_promote

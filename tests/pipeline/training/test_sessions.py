@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from pipeline.features import SIGNAL_NAMES
-from pipeline.model import AllianceModel
+from pipeline.sessions.alliance_model import AllianceModel
+from pipeline.sessions.features import SIGNAL_NAMES
 from pipeline.training.records import LabeledSession
 from pipeline.training.sessions import score_turns, session_matrix, session_rows
 

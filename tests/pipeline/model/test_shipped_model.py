@@ -1,0 +1,53 @@
+"""The shipped default model on the fixtures: the storylines the fixtures were written for.
+
+Uses the real pinned encoder (installed with the package; nothing is downloaded) and
+``models/default``; the pipeline steps are called directly (the flow is tested elsewhere).
+"""
+
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from pipeline import steps
+from pipeline.config import load_config
+from pipeline.store.core import Store
+
+FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def fixture_flags(tmp_path_factory):
+    config = load_config()
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('shipped') / 'a.db'}")
+    run_id = uuid.uuid4().hex
+    ids = steps.ingest_step([FIXTURES / "sessions.jsonl"], config, store, run_id)["session_ids"]
+    steps.score_step(ids, config, store, run_id)
+    steps.flag_step(ids, config, store)
+    codes = defaultdict(set)
+    for flag in store.flags():
+        codes[flag.session_id].add(flag.code)
+    return codes, {e.session_id: e for e in store.estimates()}
+
+
+def test_shipped_model_flags_the_rupture_at_session_four_and_its_repair(fixture_flags):
+    codes, _ = fixture_flags
+    ruptures = sorted(s for s, c in codes.items() if "RUPTURE_DROP" in c and s <= "s-006")
+    assert ruptures == ["s-004"]
+    assert "REPAIR" in codes["s-005"] | codes["s-006"]
+
+
+def test_shipped_model_leaves_the_steady_client_unflagged(fixture_flags):
+    codes, _ = fixture_flags
+    steady = {f"s-{i:03d}" for i in range(7, 13)}
+    assert not any({"RUPTURE_DROP", "LOW_ALLIANCE", "STRAIN_MARKERS"} & codes[s] for s in steady)
+
+
+def test_shipped_model_notices_missing_goal_talk_and_sustained_low(fixture_flags):
+    codes, estimates = fixture_flags
+    assert any("NO_GOAL_TALK" in codes[f"s-{i:03d}"] for i in range(13, 19))
+    assert any("LOW_ALLIANCE" in codes[f"s-{i:03d}"] for i in range(19, 25))
+    strong = sum(estimates[f"s-{i:03d}"].overall for i in range(7, 13)) / 6
+    low = sum(estimates[f"s-{i:03d}"].overall for i in range(19, 25)) / 6
+    assert strong > low + 0.3

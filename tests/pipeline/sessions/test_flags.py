@@ -1,0 +1,94 @@
+import datetime as dt
+
+from tests.pipeline.sessions.test_features import scores as _scores
+
+from pipeline.config import load_config
+from pipeline.schemas import Passage, PassageScores, SessionEstimate
+from pipeline.sessions.flags import compute_flags, load_flag_rules
+
+RULES = load_flag_rules(load_config().flags.rules_file)
+
+
+def _estimate(i: int, overall: float, client: str = "c-1") -> SessionEstimate:
+    values = {
+        f"{t}{s}": overall
+        for t in ("task", "bond", "goal", "overall")
+        for s in ("", "_low", "_high")
+    }
+    return SessionEstimate(
+        session_id=f"{client}-s{i}",
+        client_id=client,
+        clinician_id="t",
+        session_date=dt.date(2026, 1, 1) + dt.timedelta(days=7 * i),
+        n_passages=1,
+        model_version="m",
+        **values,
+    )
+
+
+def _scored(estimates, strain=None, goal=0.9):
+    out = {}
+    for e in estimates:
+        passage = Passage(
+            session_id=e.session_id,
+            passage_id=f"{e.session_id}:0000",
+            index=0,
+            speaker="clinician",
+            section="data",
+            start=0,
+            end=1,
+            negated=False,
+            text="x",
+        )
+        scores: PassageScores = _scores(strain=(strain or {}).get(e.session_id, 0.1))
+        scores.alliance["goal"] = goal
+        out[e.session_id] = [(passage, scores)]
+    return out
+
+
+def test_flags_rupture_then_repair_on_the_right_sessions():
+    estimates = [_estimate(i, v) for i, v in enumerate([4.0, 4.1, 4.0, 3.2, 3.9, 4.1])]
+    flags = compute_flags(estimates, _scored(estimates, {"c-1-s3": 0.9}), {}, RULES)
+    codes = {(f.session_id, f.code) for f in flags}
+    assert ("c-1-s3", "RUPTURE_DROP") in codes
+    assert ("c-1-s4", "REPAIR") in codes
+    assert not any(f.code == "RUPTURE_DROP" and f.session_id != "c-1-s3" for f in flags)
+    rupture = next(f for f in flags if f.code == "RUPTURE_DROP")
+    assert rupture.severity == "high" and rupture.evidence == ["c-1-s3:0000"]
+
+
+def test_flags_steady_client_is_not_flagged():
+    estimates = [_estimate(i, v) for i, v in enumerate([4.0, 4.05, 3.95, 4.0, 4.1, 4.0])]
+    assert compute_flags(estimates, _scored(estimates), {}, RULES) == []
+
+
+def test_flags_sustained_low_and_no_goal_talk():
+    estimates = [_estimate(i, 2.0) for i in range(4)]
+    flags = compute_flags(estimates, _scored(estimates, goal=0.1), {}, RULES)
+    codes = [f.code for f in flags]
+    assert codes.count("LOW_ALLIANCE") == 2  # sessions 3 and 4 complete a run of three
+    assert codes.count("NO_GOAL_TALK") == 2
+
+
+def test_flags_are_computed_per_client():
+    a = [_estimate(i, v, "a") for i, v in enumerate([4.0, 4.0, 3.0])]
+    b = [_estimate(i, v, "b") for i, v in enumerate([3.0, 3.0, 3.0])]
+    flags = compute_flags(a + b, _scored(a + b), {}, RULES)
+    assert {f.client_id for f in flags if f.code == "RUPTURE_DROP"} == {"a"}
+
+
+def test_flags_low_empathy_uses_stored_session_signals():
+    estimates = [_estimate(i, 4.0) for i in range(3)]
+    transcript = {"empathy_level": 0.1, "client_share": 0.5}
+    note = {"empathy_level": 0.1, "client_share": 0.0}
+    features = {"c-1-s0": transcript, "c-1-s1": note, "c-1-s2": transcript}
+    flags = compute_flags(estimates, _scored(estimates), features, RULES)
+    # Notes never get the flag: they rarely document empathy.
+    assert [f.session_id for f in flags if f.code == "LOW_EMPATHY"] == ["c-1-s0", "c-1-s2"]
+
+
+def test_flags_staying_low_after_a_rupture_is_not_a_second_rupture():
+    estimates = [_estimate(i, v) for i, v in enumerate([4.0, 4.1, 4.0, 3.2, 3.3, 4.0])]
+    flags = compute_flags(estimates, _scored(estimates), {}, RULES)
+    assert [f.session_id for f in flags if f.code == "RUPTURE_DROP"] == ["c-1-s3"]
+    assert [f.session_id for f in flags if f.code == "REPAIR"] == ["c-1-s5"]
