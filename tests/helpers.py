@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,14 @@ def private_env(prefect_home: Path) -> dict[str, str]:
     }
     env.pop("PREFECT_API_URL", None)
     return env
+
+
+def random_pairs(words: list[str], n: int, seed: int, context_share: float = 0.6):
+    """Random passages from 1 to 70 words (some truncated) and contexts, some empty."""
+    rng = random.Random(seed)
+    texts = [" ".join(rng.choices(words, k=rng.randint(1, 70))) for _ in range(n)]
+    contexts = [
+        " ".join(rng.choices(words, k=rng.randint(1, 40))) if rng.random() < context_share else ""
+        for _ in range(n)
+    ]
+    return texts, contexts

@@ -1,14 +1,9 @@
 import copy
-import random
-import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from transformers import AutoModel, BertTokenizer
 
-from pipeline.model.batches import EncodedPairs, collate, encode_pairs, plan_batches, prefetch
 from pipeline.model.engine import PassageEngine, inference_copy, predict_pairs
 from pipeline.model.folder import TransformerScorer
 from pipeline.model.heads import HEADS
@@ -16,45 +11,9 @@ from pipeline.model.network import (
     LoRALinear,
     MultiTaskModel,
     PairTokenizer,
-    TransformerSettings,
     probabilities,
 )
-
-MAX_LENGTH = 48
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_encoder_dir: Path) -> tuple[MultiTaskModel, PairTokenizer]:
-    """A tiny model whose LoRA updates are non-zero (B starts at zero), so merging matters."""
-    torch.manual_seed(0)
-    model = MultiTaskModel(
-        AutoModel.from_pretrained(tiny_encoder_dir),
-        TransformerSettings(max_length=MAX_LENGTH, lora_top_layers=None),
-    )
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, LoRALinear):
-                module.lora_b.normal_(0, 0.2)
-    tokenizer = BertTokenizer.from_pretrained(tiny_encoder_dir)
-    return model.eval(), PairTokenizer(tokenizer, MAX_LENGTH)
-
-
-@pytest.fixture(scope="module")
-def words(tiny) -> list[str]:
-    words = sorted(w for w in tiny[1].tokenizer.get_vocab() if w.isalpha())
-    assert len(words) > 100
-    return words
-
-
-def _pairs(words: list[str], n: int, seed: int, context_share: float = 0.6):
-    """Random passages from 1 to 70 words (some truncated) and contexts, some empty."""
-    rng = random.Random(seed)
-    texts = [" ".join(rng.choices(words, k=rng.randint(1, 70))) for _ in range(n)]
-    contexts = [
-        " ".join(rng.choices(words, k=rng.randint(1, 40))) if rng.random() < context_share else ""
-        for _ in range(n)
-    ]
-    return texts, contexts
+from tests.helpers import random_pairs
 
 
 def _reference(model: MultiTaskModel, tokenize: PairTokenizer, texts, contexts):
@@ -88,7 +47,7 @@ def test_engine_equals_one_pair_at_a_time(
     tiny, words, batch_size, max_tokens, context_share, workers
 ):
     model, tokenize = tiny
-    texts, contexts = _pairs(words, 37, seed=batch_size, context_share=context_share)
+    texts, contexts = random_pairs(words, 37, seed=batch_size, context_share=context_share)
     engine = PassageEngine(model, tokenize, batch_size, max_tokens=max_tokens, cpu_workers=workers)
     _assert_same(
         engine.predict(texts, contexts, with_vectors=True),
@@ -116,7 +75,7 @@ def test_engine_single_passage_with_and_without_context(tiny):
 
 def test_engine_row_scores_do_not_depend_on_batch_neighbours(tiny, words):
     model, tokenize = tiny
-    texts, contexts = _pairs(words, 20, seed=3)
+    texts, contexts = random_pairs(words, 20, seed=3)
     alone = predict_pairs(model, tokenize, texts[:1], contexts[:1])
     together = predict_pairs(model, tokenize, texts, contexts, batch_size=20)
     for head in HEADS:
@@ -125,7 +84,7 @@ def test_engine_row_scores_do_not_depend_on_batch_neighbours(tiny, words):
 
 def test_engine_prefetch_and_windows_equal_plain_path(tiny, words):
     model, tokenize = tiny
-    texts, contexts = _pairs(words, 45, seed=7)
+    texts, contexts = random_pairs(words, 45, seed=7)
     plain = PassageEngine(model, tokenize, 8, prefetch=0, cpu_workers=1)
     expected = plain.predict(texts, contexts, True)
     overlapped = PassageEngine(
@@ -136,7 +95,7 @@ def test_engine_prefetch_and_windows_equal_plain_path(tiny, words):
 
 def test_engine_parallel_cpu_workers_equal_one_stream(tiny, words):
     model, tokenize = tiny
-    texts, contexts = _pairs(words, 50, seed=8)
+    texts, contexts = random_pairs(words, 50, seed=8)
     threads = torch.get_num_threads()
     expected = PassageEngine(model, tokenize, 4, cpu_workers=1).predict(texts, contexts, True)
     parallel = PassageEngine(model, tokenize, 4, cpu_workers=3)
@@ -158,87 +117,17 @@ def test_engine_parallel_workers_raise_the_batch_error(tiny, words, monkeypatch)
     monkeypatch.setattr(engine, "batches", failing)
     threads = torch.get_num_threads()
     with pytest.raises(RuntimeError, match="tokenizer broke"):
-        engine.predict(*_pairs(words, 20, seed=1))
+        engine.predict(*random_pairs(words, 20, seed=1))
     assert torch.get_num_threads() == threads
 
 
 def test_engine_bf16_stays_close_to_fp32(tiny, words):
     model, tokenize = tiny
-    texts, contexts = _pairs(words, 24, seed=5)
+    texts, contexts = random_pairs(words, 24, seed=5)
     fp32 = PassageEngine(model, tokenize, bf16=False).predict(texts, contexts, True)
     _assert_same(
         PassageEngine(model, tokenize, bf16=True).predict(texts, contexts, True), fp32, 0.05
     )
-
-
-def test_engine_plan_covers_every_row_once_under_the_budget():
-    rng = np.random.default_rng(0)
-    for trial in range(50):
-        lengths = rng.integers(1, 120, size=int(rng.integers(0, 300)))
-        max_rows, max_tokens = int(rng.integers(1, 40)), [None, 64, 500][trial % 3]
-        batches = plan_batches(lengths, max_rows, max_tokens)
-        rows = np.concatenate(batches) if batches else np.array([], dtype=int)
-        assert sorted(rows.tolist()) == list(range(len(lengths)))
-        for batch in batches:
-            widest = lengths[batch].max()
-            assert len(batch) <= max_rows
-            assert len(batch) == 1 or max_tokens is None or len(batch) * widest <= max_tokens
-            # Within a batch: ascending token count, ties in input order.
-            keys = list(zip(lengths[batch], batch))
-            assert keys == sorted(keys)
-        widths = [lengths[b].max() for b in batches]
-        assert widths == sorted(widths, reverse=True)  # longest batch first
-
-
-def test_engine_plan_gives_an_over_budget_row_its_own_batch():
-    batches = plan_batches(np.array([5, 300, 6, 7]), max_rows=8, max_tokens=20)
-    assert [b.tolist() for b in batches] == [[1], [3], [0, 2]]
-    assert plan_batches(np.array([], dtype=int), 4) == []
-    with pytest.raises(ValueError):
-        plan_batches(np.array([1]), 0)
-
-
-def test_engine_collate_pads_and_masks():
-    ids, types = [[101, 5, 102], [101, 7, 8, 102, 102]], [[0, 0, 0], [0, 0, 0, 0, 1]]
-    encoded = EncodedPairs.from_rows(ids, types)
-    batch = collate(encoded, np.array([1, 0]), pad_id=0)
-    assert batch["input_ids"].tolist() == [[101, 7, 8, 102, 102], [101, 5, 102, 0, 0]]
-    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
-    assert batch["token_type_ids"].tolist() == [[0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]
-    assert collate(EncodedPairs.from_rows(ids), np.array([0]), pad_id=9)["input_ids"].tolist() == [
-        [101, 5, 102]
-    ]
-    assert "token_type_ids" not in collate(EncodedPairs.from_rows(ids), np.array([0, 1]))
-
-
-def test_engine_encode_matches_padded_tokenizer(tiny, words):
-    _, tokenize = tiny
-    texts, contexts = _pairs(words, 10, seed=2)
-    encoded = encode_pairs(tokenize, texts, contexts, chunk=3)
-    padded = tokenize(texts, contexts)
-    for i in range(len(texts)):
-        n = int(padded["attention_mask"][i].sum())
-        assert encoded.lengths[i] == n <= MAX_LENGTH
-        row = slice(encoded.offsets[i], encoded.offsets[i] + n)
-        assert encoded.input_ids[row].tolist() == padded["input_ids"][i, :n].tolist()
-        assert encoded.token_type_ids[row].tolist() == padded["token_type_ids"][i, :n].tolist()
-
-
-def test_engine_prefetch_keeps_order_raises_and_stops():
-    assert list(prefetch(iter(range(100)), depth=3)) == list(range(100))
-    assert list(prefetch(range(5), depth=0)) == list(range(5))
-
-    def failing():
-        yield 1
-        raise RuntimeError("tokenizer broke")
-
-    with pytest.raises(RuntimeError, match="tokenizer broke"):
-        list(prefetch(failing(), depth=2))
-    before = threading.active_count()
-    stream = prefetch(iter(range(10_000)), depth=2)
-    assert next(stream) == 0
-    stream.close()  # the consumer stops early: the producer thread ends too
-    assert threading.active_count() == before
 
 
 def test_engine_inference_copy_leaves_the_model_trainable(tiny):
@@ -286,7 +175,7 @@ def test_engine_feed_forward_runs_on_real_tokens_and_last_on_the_passage(tiny):
 
 def test_engine_rebuilds_its_copy_when_the_weights_change(tiny, words):
     model, tokenize = tiny
-    texts, contexts = _pairs(words, 6, seed=9)
+    texts, contexts = random_pairs(words, 6, seed=9)
     scorer = TransformerScorer(model, tokenize, batch_size=4, bf16=False)
     first = scorer.predict_proba(texts, contexts)
     copy = scorer.engine.inference_model
@@ -308,7 +197,7 @@ def test_engine_on_cuda_equals_cpu_reference(tiny, words):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     model, tokenize = tiny
-    texts, contexts = _pairs(words, 300, seed=11)
+    texts, contexts = random_pairs(words, 300, seed=11)
     expected = _reference(model, tokenize, texts, contexts)
     cuda_model = copy.deepcopy(model).cuda()
     engine = PassageEngine(cuda_model.eval(), tokenize, window=64)  # prefetch, pinned, budget
