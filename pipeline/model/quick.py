@@ -84,4 +84,3 @@ class PassageHeads:
             raise ValueError(f"{folder} has heads this version does not know: {sorted(unknown)}")
         heads.estimators = state["estimators"]
         return heads
-
