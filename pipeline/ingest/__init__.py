@@ -7,7 +7,7 @@ May import: ``pipeline.config``, ``pipeline.schemas`` and its own modules. Never
 ``model``, ``sessions``, ``store``, ``report``, ``training``, the flows or the command line.
 """
 
-from pipeline.ingest.readers import read_path
+from pipeline.ingest.dispatch import read_path
 from pipeline.ingest.validate import IngestResult, ingest_paths
 
 __all__ = ["IngestResult", "ingest_paths", "read_path"]

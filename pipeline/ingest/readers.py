@@ -1,4 +1,8 @@
-"""Source readers. Each yields ``RawRecord``s: a location and either a mapping or an error.
+"""Source readers for our own formats: JSONL, CSV and folders of text files.
+
+Each yields ``RawRecord``s (``pipeline.ingest.records``): a location and either a mapping or an
+error. FHIR input has its own reader (``pipeline.ingest.fhir``); ``pipeline.ingest.dispatch``
+picks the reader for a path.
 
 Readers never raise on bad content: a record that cannot be read becomes an error record that
 validation turns into a quarantine entry, so one bad line, row or file never stops a batch.
@@ -13,11 +17,12 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pipeline.ingest.records import RawRecord, display_path, read_error_message
 
 FOLDER_SUFFIXES = {".txt", ".md"}
 SPEAKERS = ("clinician", "client")
@@ -38,25 +43,6 @@ _CSV_INTEGER = re.compile(r"-?[0-9]{1,18}")  # int() would also take "1_000", no
 _LABEL = re.compile(r"[A-Za-z][\w-]{0,30}")
 
 
-@dataclass
-class RawRecord:
-    """One input record before validation.
-
-    Attributes:
-        source: The file the record came from.
-        location: Where in the source (``line 7``, ``row 3``, a file name, ``file``).
-        data: The parsed mapping, or None when the record could not be parsed.
-        error_code: Why it could not be parsed (None when ``data`` is set).
-        message: A text-free explanation of the error.
-    """
-
-    source: str
-    location: str
-    data: Any = None
-    error_code: str | None = None
-    message: str = ""
-
-
 class TranscriptError(ValueError):
     """A folder transcript body that cannot be split into turns.
 
@@ -67,15 +53,6 @@ class TranscriptError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-def display_path(path: Path | str) -> str:
-    """A path as printable text: undecodable file-name bytes become U+FFFD.
-
-    Linux file names may hold bytes that are not UTF-8; Python keeps them as lone surrogates,
-    which cannot be written to the store or to quarantine.jsonl.
-    """
-    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _decode(raw: bytes, source: str, location: str) -> str | RawRecord:
@@ -91,13 +68,14 @@ def _decode(raw: bytes, source: str, location: str) -> str | RawRecord:
 
 
 def _read_error(source: str, location: str, error: OSError) -> RawRecord:
-    # strerror only ("Permission denied"); str(error) would repeat the path.
-    reason = error.strerror or type(error).__name__
-    return RawRecord(source, location, error_code="READ_ERROR", message=f"cannot read: {reason}")
+    return RawRecord(source, location, error_code="READ_ERROR", message=read_error_message(error))
 
 
 def _parse_json(text: str) -> Any:
     """``json.loads`` whose every failure is a ``ValueError`` without input text in it.
+
+    The message names the column only (the text is one JSONL line or one CSV cell). The FHIR
+    reader has its own, which names the line of a multi-line document.
 
     Raises:
         ValueError: Malformed JSON, nesting too deep, or an integer too long to convert.
@@ -350,35 +328,3 @@ def read_folder(path: Path) -> Iterator[RawRecord]:
             yield RawRecord(source, location, error_code="BAD_FRONT_MATTER", message=str(error))
             continue
         yield RawRecord(source, location, data=meta)
-
-
-def read_path(path: Path, fhir_options=None, fhir_stats=None) -> Iterator[RawRecord]:
-    """Dispatch on the path: a folder, ``.jsonl``/``.ndjson`` (our JSONL, or FHIR NDJSON when
-    its first object has a ``resourceType``), ``.json`` (a FHIR Bundle or resource), ``.csv``.
-
-    Args:
-        path: A file or folder.
-        fhir_options: :class:`pipeline.ingest.fhir.FhirOptions` for FHIR inputs.
-        fhir_stats: A :class:`pipeline.ingest.fhir.FhirReadStats` that FHIR inputs count into.
-
-    Raises:
-        FileNotFoundError: The path does not exist.
-        ValueError: The file type is not supported (names the supported ones).
-    """
-    if not path.exists():
-        raise FileNotFoundError(f"input not found: {path}")
-    if path.is_dir():
-        return read_folder(path)
-    if path.suffix in {".json", ".jsonl", ".ndjson"}:
-        # Imported here: fhir imports this module, and fhir.resources costs time to load.
-        from pipeline.ingest import fhir
-
-        if path.suffix == ".json" or fhir.looks_like_fhir(path):
-            return fhir.read_fhir(path, fhir_options, fhir_stats)
-        return read_jsonl(path)
-    if path.suffix == ".csv":
-        return read_csv(path)
-    raise ValueError(
-        f"unsupported input {path}: use .jsonl, .csv, a FHIR .json Bundle or .ndjson export, "
-        "or a folder of .txt/.md files"
-    )

@@ -19,9 +19,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pipeline.config import IngestConfig
+from pipeline.ingest.dispatch import read_path
+from pipeline.ingest.fhir import FHIR_ERROR_CODES_DOC, FhirOptions, FhirReadStats
 from pipeline.ingest.identifiers import ERROR_CODE as IDENTIFIER_ERROR_CODE
 from pipeline.ingest.identifiers import apply_guard, get_guard
-from pipeline.ingest.readers import RawRecord, display_path, read_path
+from pipeline.ingest.records import RawRecord, display_path
 from pipeline.schemas import (
     ID_MAX_CHARS,
     MIN_SESSION_YEAR,
@@ -134,8 +136,6 @@ _STRAY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # Cc less
 
 def error_codes_table() -> str:
     """``ERROR_CODES_DOC`` and the FHIR reader's codes as a Markdown table (for the README)."""
-    from pipeline.ingest.fhir import FHIR_ERROR_CODES_DOC
-
     codes = {**ERROR_CODES_DOC, **FHIR_ERROR_CODES_DOC}
     rows = [f"| `{code}` | {meaning} |" for code, meaning in codes.items()]
     return "\n".join(["| Code | Meaning |", "| --- | --- |", *rows])
@@ -397,8 +397,6 @@ def read_paths(paths: Sequence[Path], limits: IngestConfig, fhir_stats=None) -> 
         FileNotFoundError: An input path does not exist (checked before any record is read).
         ValueError: An input path is not a supported type.
     """
-    from pipeline.ingest.fhir import FhirOptions
-
     fhir_options = FhirOptions(include_psychotherapy_notes=limits.fhir_include_psychotherapy_notes)
     readers = [
         _guarded(read_path(Path(path), fhir_options, fhir_stats), display_path(path))
@@ -417,8 +415,6 @@ def ingest_paths(
         FileNotFoundError: An input path does not exist (checked before any record is read).
         ValueError: An input path is not a supported type.
     """
-    from pipeline.ingest.fhir import FhirReadStats
-
     fhir_stats = FhirReadStats()
     records = read_paths(paths, limits, fhir_stats)
     result = ingest_records(records, limits, today)

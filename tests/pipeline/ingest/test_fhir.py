@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from pipeline.config import IngestConfig
-from pipeline.ingest import fhir
 from pipeline.ingest.fhir import (
     FHIR_ERROR_CODES_DOC,
     SKIP_REASONS,
@@ -17,6 +16,8 @@ from pipeline.ingest.fhir import (
     looks_like_fhir,
     read_fhir,
 )
+from pipeline.ingest.fhir import mapping as fhir_mapping
+from pipeline.ingest.fhir import reader as fhir_reader
 from pipeline.ingest.validate import validate_record
 from pipeline.schemas import Session
 
@@ -480,14 +481,14 @@ def test_fhir_missing_path_raises_and_unreadable_file_is_an_error(tmp_path: Path
 
 
 def test_fhir_unexpected_error_costs_one_resource(tmp_path: Path, monkeypatch):
-    real = fhir._session_date
+    real = fhir_mapping._session_date
 
     def flaky(resource):
         if resource.get("id") == "dr-1":
             raise RuntimeError(CANARY)
         return real(resource)
 
-    monkeypatch.setattr(fhir, "_session_date", flaky)
+    monkeypatch.setattr(fhir_mapping, "_session_date", flaky)
     records, _ = read(tmp_path, doc(), doc(id="dr-2"))
     assert [r.error_code for r in records] == ["UNEXPECTED_ERROR", None]
     assert CANARY not in records[0].message and "RuntimeError" in records[0].message
@@ -515,7 +516,7 @@ def test_fhir_looks_like_fhir(tmp_path: Path, monkeypatch):
         (tmp_path / name).write_bytes(content)
     assert [looks_like_fhir(tmp_path / name) for name in cases] == [False, False, False, True]
     # A first line longer than the sniffed head is searched for the key.
-    monkeypatch.setattr(fhir, "SNIFF_BYTES", 200)
+    monkeypatch.setattr(fhir_reader, "SNIFF_BYTES", 200)
     long_line = tmp_path / "long.ndjson"
     long_line.write_text(json.dumps(doc()) + "\n")
     assert looks_like_fhir(long_line)

@@ -32,7 +32,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import IngestConfig
-from pipeline.ingest.readers import RawRecord, read_csv, read_folder, read_jsonl
+from pipeline.ingest.readers import read_csv, read_folder, read_jsonl
+from pipeline.ingest.records import RawRecord
 from pipeline.ingest.validate import ERROR_CODES_DOC, IngestResult, ingest_records
 from pipeline.schemas import Session
 

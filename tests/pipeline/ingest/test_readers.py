@@ -10,7 +10,6 @@ from pipeline.ingest.readers import (
     read_csv,
     read_folder,
     read_jsonl,
-    read_path,
 )
 
 FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
@@ -61,14 +60,6 @@ def test_readers_folder_transcript_and_bad_front_matter(tmp_path: Path):
 def test_readers_transcript_unknown_speaker_is_an_error():
     with pytest.raises(ValueError, match="unknown speaker"):
         parse_transcript("therapist2: hello")
-
-
-def test_readers_unsupported_path_and_missing_path(tmp_path: Path):
-    (tmp_path / "x.xml").write_text("<a/>")
-    with pytest.raises(ValueError, match="unsupported input"):
-        read_path(tmp_path / "x.xml")
-    with pytest.raises(FileNotFoundError):
-        read_path(tmp_path / "nope.jsonl")
 
 
 def test_readers_never_put_text_in_error_messages(tmp_path: Path):

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.config import IngestConfig
 from pipeline.ingest import ingest_paths, validate
-from pipeline.ingest.readers import RawRecord
+from pipeline.ingest.records import RawRecord
 from pipeline.ingest.validate import (
     ERROR_CODES_DOC,
     error_codes_table,
