@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import AllianceConfig, EncoderConfig
+from pipeline.ingest.fhir import FhirReadStats
 from pipeline.ingest.validate import iter_outcomes, read_paths
 from pipeline.model.classify import score_passages
 from pipeline.nlp.factory import cached_nlp
@@ -50,8 +51,6 @@ def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run
         Counts, and ``session_ids``: every pending session (new, amended, left unscored by a
         run that stopped part-way, or not yet scored by the current model version).
     """
-    from pipeline.ingest.fhir import FhirReadStats
-
     fhir_stats = FhirReadStats()
     records = read_paths([Path(p) for p in paths], config.ingest, fhir_stats)
     counts = dict.fromkeys(("valid", "quarantined", "repeats", "new_or_amended"), 0)

@@ -130,9 +130,13 @@ def validate_document(resource: dict[str, Any]) -> None:
             else:
                 where = ".".join(_name(p) for p in problem["loc"]) or "resource"
                 problems.append(f"{where}: {problem['type']}")
-    if "status" in resource and resource.get("status") not in DOCUMENT_STATUSES:
+    # isinstance first: a list or object is unhashable, and `in frozenset` would raise on it.
+    status, doc_status = resource.get("status"), resource.get("docStatus")
+    if "status" in resource and not (isinstance(status, str) and status in DOCUMENT_STATUSES):
         problems.append("status: not a DocumentReference status code")
-    if "docStatus" in resource and resource.get("docStatus") not in COMPOSITION_STATUSES:
+    if "docStatus" in resource and not (
+        isinstance(doc_status, str) and doc_status in COMPOSITION_STATUSES
+    ):
         problems.append("docStatus: not a composition status code")
     if problems:
         more = [f"and {len(problems) - 5} more"] if len(problems) > 5 else []

@@ -352,6 +352,8 @@ BAD_RESOURCES = [
     ("FHIR_INVALID_RESOURCE", {"status": CANARY}),
     ("FHIR_INVALID_RESOURCE", {"docStatus": CANARY}),
     ("FHIR_INVALID_RESOURCE", {"status": DROP}),
+    ("FHIR_INVALID_RESOURCE", {"status": [CANARY]}),  # unhashable: was UNEXPECTED_ERROR
+    ("FHIR_INVALID_RESOURCE", {"docStatus": {"code": CANARY}}),
     ("FHIR_INVALID_RESOURCE", {"content": attachment(contentType="text/plain", data=[CANARY])}),
     ("FHIR_INVALID_RESOURCE", {"subject": {"reference": 5}, "id": f"bad id {CANARY}"}),
 ]
