@@ -1,12 +1,20 @@
-import json
-from pathlib import Path
+"""The assembled app (pipeline/cli/__init__.py): its commands, entry points and light import."""
 
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import typer
 from typer.testing import CliRunner
 
+import pipeline.cli
 from pipeline.cli import app
 
-FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
 runner = CliRunner()
+
+
+def _names(group) -> list[str]:
+    return list(group.list_commands(typer.Context(group)))
 
 
 def test_cli_help_teaches_the_commands():
@@ -16,69 +24,48 @@ def test_cli_help_teaches_the_commands():
         assert command in result.output
 
 
-def test_cli_score_folder_input_end_to_end(
-    prefect_harness, tiny_model_dir, tiny_encoder_dir, tmp_path: Path
-):
-    result = runner.invoke(
-        app,
-        [
-            "score",
-            str(FIXTURES / "sessions_folder"),
-            "--out",
-            str(tmp_path),
-            "--model",
-            str(tiny_model_dir),
-            "--set",
-            f"encoder.path={tiny_encoder_dir}",
-            "--set",
-            "encoder.sha256=null",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    run = json.loads((tmp_path / "run.json").read_text())
-    assert run["counts"]["sessions_scored"] == 42
-    report = runner.invoke(
-        app,
-        [
-            "report",
-            "--store",
-            f"sqlite:///{tmp_path / 'alliance.db'}",
-            "--out",
-            str(tmp_path / "again"),
-        ],
-    )
-    assert report.exit_code == 0, report.output
-    assert (tmp_path / "again" / "report.html").exists()
+def test_cli_registers_every_command_in_help_order():
+    root = typer.main.get_command(app)
+    assert _names(root) == [
+        "score",
+        "nightly",
+        "deploy",
+        "train",
+        "evaluate",
+        "report",
+        "train-sessions",
+        "data",
+    ]
+    assert _names(root.commands["data"]) == ["convert", "export-labelstudio", "import-labelstudio"]
 
 
-def test_cli_clear_errors_for_bad_config_and_missing_input(tmp_path: Path):
-    result = runner.invoke(app, ["score", str(tmp_path / "none.jsonl"), "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "input not found" in result.output
-    result = runner.invoke(
-        app,
-        [
-            "score",
-            str(FIXTURES / "sessions.jsonl"),
-            "--out",
-            str(tmp_path),
-            "--set",
-            "encoder.nope=1",
-        ],
-    )
-    assert result.exit_code == 2 and "encoder.nope" in result.output
+def test_cli_without_arguments_shows_the_help():
+    for args in ([], ["data"]):
+        result = runner.invoke(app, args)
+        assert "Usage:" in result.output
+        assert "Commands" in result.output
 
 
-def test_cli_missing_model_folder_is_a_clear_error(tmp_path: Path):
-    result = runner.invoke(
-        app,
-        [
-            "score",
-            str(FIXTURES / "sessions.jsonl"),
-            "--out",
-            str(tmp_path),
-            "--model",
-            str(tmp_path / "no-model"),
-        ],
+def test_cli_console_script_and_python_m_reach_the_app():
+    (script,) = entry_points(group="console_scripts", name="alliance")
+    assert script.value == "pipeline.cli:app"
+    assert script.load() is pipeline.cli.app
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True, timeout=120
     )
-    assert result.exit_code == 2
-    assert "model folder not found" in result.output
+    assert result.returncode == 0, result.stderr
+    assert "train-sessions" in result.stdout
+
+
+def test_cli_import_stays_light_so_help_is_fast():
+    # torch, Prefect and the training code load inside the commands, never for --help.
+    code = (
+        "import sys, pipeline.cli; heavy = ('torch', 'prefect', 'transformers', 'sklearn', "
+        "'pipeline.flows', 'pipeline.training', 'pipeline.store'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy "
+        "or m.startswith(('pipeline.flows', 'pipeline.training', 'pipeline.store'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]"

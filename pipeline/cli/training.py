@@ -1,0 +1,261 @@
+"""The researcher's commands: ``train``, ``evaluate`` and ``train-sessions``.
+
+Train and promote models on the public corpora and labeled notes, compare a model with a
+TF-IDF baseline, and refit the session estimator on a clinic's own ratings. Registered on the
+app in :mod:`pipeline.cli`; torch, Prefect and the training code are imported inside the
+commands so that ``alliance --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pipeline.cli.common import (
+    ConfigOption,
+    ModelOption,
+    SetOption,
+    console,
+    fail,
+    load_settings,
+    private_environment,
+)
+from pipeline.config import ConfigError
+
+
+def train(
+    data: Annotated[
+        Path | None, typer.Option(help="Folder of the public corpora, e.g. ../shared/data.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Candidate model folder (default `models/<kind>-<time>`).")
+    ] = None,
+    notes: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Labeled note passages JSONL; repeatable, files are combined (default: "
+            "data/fixtures/note_passages.jsonl; name it too to add yours to it)."
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Frozen embeddings + linear heads (minutes on a CPU).")
+    ] = False,
+    promote: Annotated[
+        bool, typer.Option(help="Promote the candidate to the default model if no worse.")
+    ] = True,
+    train_config: Annotated[
+        Path | None, typer.Option(help="Training config YAML (default configs/train.yaml).")
+    ] = None,
+    train_overrides: Annotated[
+        list[str] | None,
+        typer.Option("--train-set", help="Dotted training override: --train-set epochs=1"),
+    ] = None,
+    config: ConfigOption = None,
+    overrides: SetOption = None,
+) -> None:
+    """Train a passage model and session estimator (the Prefect flow 'retrain').
+
+    Trains a candidate into --out, evaluates it and the current default on the same
+    validation split (by conversation / note), and promotes it to models/default only when it
+    is no worse; otherwise it stays a candidate. Prints the metrics either way.
+
+    Examples:
+
+        alliance train --data ../shared/data
+        alliance train --quick --data ../shared/data --out models/quick --no-promote
+        alliance train --notes my_labeled_notes.jsonl --train-set epochs=3
+        alliance train --data ../shared/data --notes data/fixtures/note_passages.jsonl \\
+          --notes my_labeled_notes.jsonl
+    """
+    private_environment()
+    settings = load_settings(config, overrides, None)
+    from pipeline.config import load_train_config
+
+    try:
+        training = load_train_config(train_config, train_overrides)
+    except ConfigError as error:
+        raise fail(str(error)) from None
+    if data is None and notes is None:
+        raise fail("nothing to train on: pass --data ../shared/data and/or --notes FILE")
+    if quick and data is None:
+        raise fail("--quick needs --data (the session estimator is fitted on the corpora)")
+    for path in (data, *(notes or [])):
+        if path is not None and not path.exists():
+            raise fail(f"not found: {path}")
+    import datetime as dt
+
+    from pipeline.flows import retrain_flow
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = out or settings.model_dir.parent / f"{'quick' if quick else 'ft'}-{stamp}"
+    try:
+        result = retrain_flow(
+            data_dir=str(data.resolve()) if data else None,
+            out_dir=str(out.resolve()),
+            config=settings.model_dump(mode="json"),
+            train_config=training.model_dump(mode="json"),
+            notes=[str(n.resolve()) for n in notes] if notes else None,
+            quick=quick,
+            promote=promote,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        raise fail(str(error)) from None
+    console.print_json(
+        json.dumps(
+            {
+                "validation": result["scores"],
+                "promoted": result["promoted"],
+                "wall_time_s": result["wall_time_s"],
+            }
+        )
+    )
+    verdict = "promoted to the default model" if result["promoted"] else "kept as a candidate"
+    console.print(f"Model {out.resolve()}: {verdict}. Metrics: {out / 'MODEL_CARD.md'}")
+
+
+def evaluate(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder to evaluate.")],
+    data: Annotated[
+        Path,
+        typer.Option(help="Labeled passages: a corpora folder (../shared/data) or a JSONL file."),
+    ],
+    split: Annotated[
+        str, typer.Option(help="validation | test | heldout (both; never the train split)")
+    ] = "validation",
+    sessions: Annotated[
+        bool,
+        typer.Option(help="Also score session estimates (needs the corpora folder as --data)."),
+    ] = False,
+    config: ConfigOption = None,
+    overrides: SetOption = None,
+) -> None:
+    """Per-head macro-F1 of a model, beside a TF-IDF + logistic regression baseline.
+
+    The baseline is fitted in the same run on the train split of the same data, and both are
+    scored on --split (groups never straddle splits).
+
+    Examples:
+
+        alliance evaluate --model models/default --data ../shared/data
+        alliance evaluate --model models/default --data data/fixtures/note_passages.jsonl
+    """
+    private_environment()
+    settings = load_settings(config, overrides, None)
+    from pipeline.training.evaluation_report import evaluate_model_on
+
+    try:
+        table = evaluate_model_on(model, data, split, settings)
+    except (FileNotFoundError, ValueError) as error:
+        raise fail(str(error)) from None
+    from rich.table import Table
+
+    view = Table(title=f"{model} on {data} ({split})")
+    for column in ("head", "source", "n", "model macro-F1", "TF-IDF macro-F1"):
+        view.add_column(column)
+    for row in table:
+        view.add_row(*[str(row[k]) for k in ("head", "source", "n", "model", "baseline")])
+    Console().print(view)
+    if sessions:
+        if not data.is_dir():
+            raise fail("--sessions needs the corpora folder (e.g. ../shared/data) as --data")
+        from pipeline.sessions.alliance_model import AllianceModel
+        from pipeline.training.data import default_note_passages
+        from pipeline.training.labels import load_labels
+        from pipeline.training.sessions import evaluate_sessions
+
+        labels = load_labels()
+        splits = ("validation", "test") if split == "heldout" else (split,)
+        metrics = evaluate_sessions(
+            AllianceModel.load(model, settings.encoder),
+            data,
+            labels,
+            splits,
+            default_note_passages(labels),
+        )
+        sessions_view = Table(title=f"session estimates ({', '.join(splits)})")
+        columns = ("target/source", "n", "Spearman", "AUC [95% CI], n low", "MAE", "80% coverage")
+        for column in columns:
+            sessions_view.add_column(column)
+        for key, entry in metrics.items():
+            auc = (
+                f"{entry['auc']} [{entry['auc_ci95'][0]}, {entry['auc_ci95'][1]}], "
+                f"{entry['n_low']} low"
+                if "auc" in entry
+                else "–"
+            )
+            sessions_view.add_row(
+                key,
+                str(entry["n"]),
+                str(entry.get("spearman", "–")),
+                auc,
+                str(entry["mae"]),
+                str(entry["coverage_80"]),
+            )
+        Console().print(sessions_view)
+
+
+def train_sessions_command(
+    out: Annotated[
+        Path, typer.Option(help="Model folder to write (a copy with the new estimator).")
+    ],
+    labels: Annotated[
+        Path | None, typer.Option(help="CSV: session_id + SRS (srs_*) or WAI-SR (wai_1..12).")
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Store URL where the rated sessions were scored.")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Instead of --labels: refit on the public corpora (../shared/data)."),
+    ] = None,
+    model: ModelOption = None,
+    promote: Annotated[
+        bool, typer.Option(help="Also make the new folder the default model.")
+    ] = False,
+    config: ConfigOption = None,
+    overrides: SetOption = None,
+) -> None:
+    """Refit the session estimator, keeping the passage model.
+
+    With your clinic's own client ratings (SRS or WAI-SR) for sessions already scored into a
+    store; prints cross-validated (grouped by client) Spearman, MAE and 80% coverage:
+
+        alliance train-sessions --labels ratings.csv \\
+          --store sqlite:///out/alliance.db --out models/clinic
+
+    Or on the public corpora (what `alliance train` does), e.g. after changing the features:
+
+        alliance train-sessions --data ../shared/data --out models/default
+    """
+    private_environment()
+    settings = load_settings(config, overrides, model)
+    from pipeline.model.artifacts import ArtifactError
+
+    if (labels is None) == (data is None) or (labels is not None and store is None):
+        raise fail("pass either --labels FILE with --store URL, or --data ../shared/data")
+    try:
+        if labels is not None:
+            from pipeline.training.clinic import train_sessions
+
+            result = train_sessions(labels, store, settings.model_dir, out, settings.encoder)
+        else:
+            from pipeline.training.data import default_note_passages
+            from pipeline.training.labels import load_labels
+            from pipeline.training.sessions import refit_on_corpora
+
+            notes = default_note_passages(load_labels())
+            with console.status("scoring conversations for the session estimator"):
+                result = refit_on_corpora(settings.model_dir, out, data, settings.encoder, notes)
+    except (ArtifactError, FileNotFoundError, ValueError) as error:
+        raise fail(str(error)) from None
+    console.print_json(json.dumps(result))
+    if promote and out.resolve() != settings.model_dir.resolve():
+        from pipeline.training.retrain import promote as promote_folder
+
+        promote_folder(out, settings.model_dir)
+        console.print(f"Promoted {out} to {settings.model_dir}")
+    console.print(f"Model with the refitted session estimator: {out.resolve()}")
