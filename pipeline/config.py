@@ -116,6 +116,22 @@ class FlagsConfig(Strict):
     rules_file: Path = CONFIG_DIR / "flags.yaml"
 
 
+class ApproachConfig(Strict):
+    """Session structure and approach fit (``structure`` in sessions.csv, ``clients.csv``)."""
+
+    # A session's structure needs at least this much clinician activity: the summed directive
+    # and exploratory probability of its clinician passages (about one clearly coded passage).
+    min_activity: float = Field(0.8, ge=0)
+    # A fit is called only with this many sessions that have a structure value, ...
+    min_sessions: int = Field(4, ge=3)
+    # ... when their structure spans at least this much of the 0-1 scale, ...
+    min_spread: float = Field(0.2, ge=0, le=1)
+    # ... and when this central bootstrap interval of the partial Spearman excludes 0.
+    interval: float = Field(0.8, gt=0, lt=1)
+    bootstrap: int = Field(2000, ge=100)
+    seed: int = 0
+
+
 class StoreConfig(Strict):
     """Result store. ``url`` null means ``sqlite:///<out>/alliance.db``."""
 
@@ -172,6 +188,7 @@ class AllianceConfig(Strict):
     ingest: IngestConfig = IngestConfig()
     nlp: NlpConfig = NlpConfig()
     flags: FlagsConfig = FlagsConfig()
+    approach: ApproachConfig = ApproachConfig()
     store: StoreConfig = StoreConfig()
     run: RunConfig = RunConfig()
     schedule: ScheduleConfig = ScheduleConfig()

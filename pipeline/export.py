@@ -132,7 +132,7 @@ def export_outputs(
                 pairs = scored.get(session_id, [])
                 for position, (passage, scores) in enumerate(pairs):
                     row = passage.model_dump(exclude={"text"})
-                    row.update(scores.model_dump() if scores else {})
+                    row.update(scores.model_dump(exclude_none=True) if scores else {})
                     if include_text:
                         row["text"] = passage.text
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")

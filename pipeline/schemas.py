@@ -176,6 +176,9 @@ class PassageScores(BaseModel):
     strain: float
     empathy: dict[str, list[float]]
     aux: dict[str, dict[str, float]]
+    # The clinician's way of working (directive / exploratory / neither); None from a model
+    # without the style head, and then left out of passages.jsonl.
+    style: dict[str, float] | None = None
 
 
 class SessionEstimate(BaseModel):
@@ -200,6 +203,28 @@ class SessionEstimate(BaseModel):
     overall_high: float
     model_version: str
     flags: list[str] = Field(default_factory=list)
+    # 0-1: how structured and directive the clinician's work was (1 = agenda, skills, homework,
+    # advice; 0 = following the client's lead); None when no clinician activity is recorded.
+    structure: float | None = None
+
+
+class ClientFit(BaseModel):
+    """One client's trajectory and approach fit: does their alliance estimate run higher in
+    more structured or in more exploratory sessions (``clients.csv``)."""
+
+    client_id: str
+    clinician_id: str
+    n_sessions: int
+    first_date: dt.date
+    last_date: dt.date
+    overall_mean: float
+    overall_trend: float | None  # change in the overall estimate per session (OLS slope)
+    approach_fit: Literal["structure", "exploration", "unclear"]
+    fit_rho: float | None  # partial Spearman of overall and structure, session order held fixed
+    fit_low: float | None
+    fit_high: float | None
+    n_structured: int  # sessions with a structure value (the ones the fit reads)
+    why: str  # plain words: what decided the call
 
 
 class Flag(BaseModel):

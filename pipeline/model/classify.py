@@ -7,7 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.model.folder import PassageScorer
-from pipeline.model.heads import ALLIANCE_HEADS, AUX_HEADS, EMPATHY_HEADS, HEAD_BY_NAME
+from pipeline.model.heads import (
+    ALLIANCE_HEADS,
+    AUX_HEADS,
+    EMPATHY_HEADS,
+    HEAD_BY_NAME,
+    STYLE_HEAD,
+)
 from pipeline.schemas import Passage, PassageScores
 
 
@@ -39,6 +45,7 @@ def to_scores(probabilities: dict[str, np.ndarray], row: int) -> PassageScores:
             name: [round(float(p), 4) for p in probabilities[name][row]] for name in EMPATHY_HEADS
         },
         aux={name: named(name) for name in AUX_HEADS},
+        style=named(STYLE_HEAD) if STYLE_HEAD in probabilities else None,
     )
 
 

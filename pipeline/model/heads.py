@@ -57,9 +57,12 @@ HEADS: tuple[Head, ...] = (
         ),
         ("clinician",),
     ),
+    # The clinician's way of working; pooled into the session's structure (0-1).
+    Head("style", ("directive", "exploratory", "neither"), ("clinician",)),
 )
 
 HEAD_BY_NAME: dict[str, Head] = {head.name: head for head in HEADS}
 ALLIANCE_HEADS = ("task", "bond", "goal")
 EMPATHY_HEADS = ("emotional_reaction", "interpretation", "exploration")
 AUX_HEADS = ("mi_behaviour", "client_talk", "support_strategy")
+STYLE_HEAD = "style"

@@ -333,6 +333,7 @@ def test_corpora_annomi_takes_lowest_annotator_and_maps_subtypes(data_dir, label
         "exploration": 2,  # annotator 1 says open; annotator 3 (closed) is ignored
         "interpretation": 0,
         "task": 0,
+        "style": class_index("style", "exploratory"),  # a question follows the client's lead
     }
     reflection = texts["You feel ready for a change."]
     assert reflection.labels["interpretation"] == 2 and reflection.labels["exploration"] == 0
@@ -359,7 +360,8 @@ def test_corpora_annomi_simple_file_gives_main_labels_only(tmp_path, labels):
     _write_annomi(tmp_path / "annomi", full=False)
     texts = _by_text(read_annomi(tmp_path / "annomi", labels))
     assert texts["You feel ready for a change."].labels == {
-        "mi_behaviour": class_index("mi_behaviour", "reflection")
+        "mi_behaviour": class_index("mi_behaviour", "reflection"),
+        "style": class_index("style", "exploratory"),
     }
     assert texts["I want to stop drinking."].labels["client_talk"] in (0, 1)
 

@@ -153,3 +153,36 @@ def test_labels_session_targets_from_ratings_and_rules():
         config.sessions.esconv.map_targets({"empathy": "9", "relevance": "3"})
     assert config.sessions.annomi.map_targets({"mi_quality": "high"}) == {"overall": 4.0}
     assert config.sessions.annomi.map_targets({"mi_quality": "low"}) == {"overall": 2.0}
+
+
+@pytest.mark.parametrize(
+    "corpus, native, style",
+    [
+        ("annomi", {"main_therapist_behaviour": "therapist_input"}, "directive"),
+        ("annomi", {"main_therapist_behaviour": "reflection"}, "exploratory"),
+        ("annomi", {"main_therapist_behaviour": "question"}, "exploratory"),
+        ("annomi", {"main_therapist_behaviour": "other"}, "neither"),
+        ("esconv", {"strategy": "Providing Suggestions"}, "directive"),
+        ("esconv", {"strategy": "Direct Guidance"}, "directive"),  # alias of the same class
+        ("esconv", {"strategy": "Information"}, "directive"),
+        ("esconv", {"strategy": "Questions"}, "exploratory"),  # alias: plural
+        ("esconv", {"strategy": "Restatement or Paraphrasing"}, "exploratory"),
+        ("esconv", {"strategy": "Reflection of feelings"}, "exploratory"),
+        ("esconv", {"strategy": "Affirmation and Reassurance"}, "neither"),
+        ("esconv", {"strategy": "Self-disclosure"}, "neither"),
+        ("mi_boost", {"mi_code": "Give Information"}, "directive"),
+        ("mi_boost", {"mi_code": "Advise without Permission"}, "directive"),
+        ("mi_boost", {"mi_code": "Warn"}, "directive"),
+        ("mi_boost", {"mi_code": "Open Question"}, "exploratory"),
+        ("mi_boost", {"mi_code": "Complex Reflection"}, "exploratory"),
+        ("mi_boost", {"mi_code": "Support"}, "neither"),
+        ("mi_boost", {"mi_code": "Closed Question"}, None),  # masked: mostly fact checks
+        ("annomi", {"client_talk_type": "change"}, None),  # client turns: no style
+    ],
+)
+def test_labels_style_head_mapping(corpus, native, style):
+    labels = load_labels().corpus(corpus).map_labels(native)
+    if style is None:
+        assert "style" not in labels
+    else:
+        assert labels["style"] == class_index("style", style)

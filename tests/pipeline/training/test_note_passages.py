@@ -18,7 +18,8 @@ FIXTURE = Path(__file__).resolve().parents[3] / "data" / "fixtures" / "note_pass
 FIELDS = {"note_id", "note_type", "section", "text", "context", "labels"}
 BINARY = ("task", "bond", "goal", "strain")
 LEVELS = ("emotional_reaction", "interpretation", "exploration")
-LABELS = BINARY + LEVELS
+STYLE = "style"  # 0 directive, 1 exploratory, 2 neither (docs/labeling.md section 2.6)
+LABELS = BINARY + LEVELS + (STYLE,)
 SECTIONS = {
     "DAP": ("data", "assessment", "plan"),
     "SOAP": ("subjective", "objective", "assessment", "plan"),
@@ -74,7 +75,7 @@ def test_note_passages_labels_in_range():
         labels = row["labels"]
         for name in BINARY:
             assert type(labels[name]) is int and labels[name] in (0, 1), (name, row["text"])
-        for name in LEVELS:
+        for name in (*LEVELS, STYLE):
             assert type(labels[name]) is int and labels[name] in (0, 1, 2), (name, row["text"])
 
 
@@ -133,11 +134,13 @@ def test_note_passages_minimum_counts():
     for name in LEVELS:
         assert sum(row["labels"][name] >= 1 for row in rows) >= 60, name
         assert sum(row["labels"][name] == 2 for row in rows) >= 25, name
+    for style in (0, 1):  # directive, exploratory: enough of each to fit and test the head
+        assert sum(row["labels"][STYLE] == style for row in rows) >= 100, style
 
 
 def test_note_passages_all_zero_share_is_roughly_a_third():
     rows = _rows()
-    all_zero = sum(not any(row["labels"].values()) for row in rows)
+    all_zero = sum(not any(row["labels"][name] for name in BINARY + LEVELS) for row in rows)
     assert 0.30 <= all_zero / len(rows) <= 0.40, all_zero / len(rows)
 
 

@@ -1,0 +1,161 @@
+"""Approach fit: has a client's alliance estimate run higher in their more structured or in
+their more exploratory sessions?
+
+The association is read within one client, over their sessions, as a **partial Spearman
+correlation** of the overall estimate with the session's structure, holding session order
+fixed: both are ranked, each rank series is regressed on the rank of the session date, and the
+residuals are correlated. A client whose alliance simply grows while structure happens to rise
+is therefore not a structure client: once the trend is removed, nothing is left to correlate.
+The interval is a seeded percentile bootstrap over the client's sessions.
+
+The call is ``structure`` or ``exploration`` only when there are enough sessions with a
+structure value, their structure spans enough of the scale, and the interval excludes 0;
+otherwise ``unclear``, with the reason in plain words. These are associations in a few sessions,
+never causes: the report says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipeline.config import ApproachConfig
+from pipeline.schemas import ClientFit, SessionEstimate
+
+MIN_DISTINCT = 3  # a bootstrap resample needs this many distinct sessions to say anything
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share their mean rank), 0-based."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), dtype=float)
+    ranks[order] = np.arange(len(values), dtype=float)
+    for value in np.unique(values):
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def _residuals(values: np.ndarray, control: np.ndarray) -> np.ndarray:
+    design = np.column_stack([np.ones_like(control), control])
+    coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
+    return values - design @ coefficients
+
+
+def partial_spearman(y: Sequence[float], x: Sequence[float], t: Sequence[float]) -> float | None:
+    """Spearman correlation of ``y`` and ``x`` with ``t`` partialled out, or None when either
+    has no variation left once ``t`` is removed."""
+    y_rank, x_rank, t_rank = (_ranks(np.asarray(v, dtype=float)) for v in (y, x, t))
+    y_left, x_left = _residuals(y_rank, t_rank), _residuals(x_rank, t_rank)
+    spread = np.sqrt((y_left**2).sum() * (x_left**2).sum())
+    if spread < 1e-9 or min(np.abs(y_left).max(), np.abs(x_left).max()) < 1e-9:
+        return None
+    return float(np.clip((y_left * x_left).sum() / spread, -1.0, 1.0))
+
+
+def bootstrap_interval(
+    y: np.ndarray, x: np.ndarray, t: np.ndarray, level: float, resamples: int, seed: int
+) -> tuple[float, float] | None:
+    """Central ``level`` percentile interval of the partial Spearman over sessions resampled
+    with replacement (resamples with fewer than 3 distinct sessions are skipped)."""
+    rng = np.random.default_rng(seed)
+    n, values = len(y), []
+    for _ in range(resamples):
+        pick = rng.integers(0, n, size=n)
+        if len(np.unique(pick)) < MIN_DISTINCT:
+            continue
+        rho = partial_spearman(y[pick], x[pick], t[pick])
+        if rho is not None:
+            values.append(rho)
+    if len(values) < resamples // 2:
+        return None
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _trend(overall: np.ndarray) -> float | None:
+    """Change in the overall estimate per session (least-squares slope over session order)."""
+    if len(overall) < 2:
+        return None
+    order = np.arange(len(overall), dtype=float)
+    return float(np.polyfit(order, overall, 1)[0])
+
+
+def client_fit(estimates: Sequence[SessionEstimate], config: ApproachConfig) -> ClientFit:
+    """One client's approach fit from their session estimates (any order).
+
+    Raises:
+        ValueError: No estimates, or estimates of more than one client.
+    """
+    if not estimates:
+        raise ValueError("client_fit needs at least one session estimate")
+    if len({e.client_id for e in estimates}) != 1:
+        raise ValueError("client_fit reads one client's sessions at a time")
+    sessions = sorted(estimates, key=lambda e: (e.session_date, e.session_id))
+    overall = np.array([e.overall for e in sessions])
+    with_structure = [(i, e) for i, e in enumerate(sessions) if e.structure is not None]
+    n = len(with_structure)
+    rho = low = high = None
+    if n < config.min_sessions:
+        call = "unclear"
+        why = (
+            f"{n} of {len(sessions)} sessions record a way of working; "
+            f"a pattern needs {config.min_sessions}"
+        )
+    else:
+        t = np.array([i for i, _ in with_structure], dtype=float)
+        x = np.array([e.structure for _, e in with_structure])
+        y = np.array([e.overall for _, e in with_structure])
+        rho = partial_spearman(y, x, t)
+        interval = None
+        if rho is not None:
+            interval = bootstrap_interval(y, x, t, config.interval, config.bootstrap, config.seed)
+        if x.max() - x.min() < config.min_spread:
+            call, why = "unclear", "session structure varied too little to compare"
+        elif rho is None:
+            call, why = (
+                "unclear",
+                ("structure changed in step with time, so it cannot be told apart from a trend"),
+            )
+        elif interval is None or interval[0] <= 0 <= interval[1]:
+            call, why = "unclear", "no clear association once the trend over time is held fixed"
+            low, high = interval if interval else (None, None)
+        else:
+            low, high = interval
+            call = "structure" if rho > 0 else "exploration"
+            why = (
+                "alliance estimate higher in more structured sessions"
+                if rho > 0
+                else "alliance estimate higher in more exploratory sessions"
+            )
+    trend = _trend(overall)
+    return ClientFit(
+        client_id=sessions[0].client_id,
+        clinician_id=sessions[-1].clinician_id,
+        n_sessions=len(sessions),
+        first_date=sessions[0].session_date,
+        last_date=sessions[-1].session_date,
+        overall_mean=round(float(overall.mean()), 4),
+        overall_trend=None if trend is None else round(trend, 4),
+        approach_fit=call,
+        fit_rho=None if rho is None else round(rho, 4),
+        fit_low=None if low is None else round(low, 4),
+        fit_high=None if high is None else round(high, 4),
+        n_structured=n,
+        why=why,
+    )
+
+
+def fit_sentence(fit: ClientFit, interval: float) -> str:
+    """The fit in plain words, with its strength and n, for the supervisor report."""
+    if fit.approach_fit == "unclear":
+        return f"No clear pattern in {fit.n_sessions} sessions: {fit.why}."
+    way = "structured" if fit.approach_fit == "structure" else "exploratory"
+    return (
+        f"In {fit.n_structured} sessions, the alliance estimate was higher when sessions were "
+        f"more {way} (ρ = {fit.fit_rho:+.2f}, {round(interval * 100)}% interval "
+        f"{fit.fit_low:+.2f} to {fit.fit_high:+.2f}, with the trend over time held fixed). "
+        "A pattern worth discussing, not a rule."
+    )
