@@ -11,8 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from pipeline.config import ApproachConfig
 from pipeline.report.render import write_report
-from pipeline.schemas import Quarantined
+from pipeline.schemas import ClientFit, Quarantined, SessionEstimate
+from pipeline.sessions.approach import client_fit
 from pipeline.store.core import Store
 
 SESSION_COLUMNS = [
@@ -35,12 +37,28 @@ SESSION_COLUMNS = [
     "overall_high",
     "model_version",
     "flags",
+    "structure",
+]
+
+CLIENT_COLUMNS = [
+    "client_id",
+    "clinician_id",
+    "n_sessions",
+    "first_date",
+    "last_date",
+    "overall_mean",
+    "overall_trend",
+    "approach_fit",
+    "fit_rho",
+    "fit_low",
+    "fit_high",
 ]
 
 
 CONTRACT_FILES = (
     "passages.jsonl",
     "sessions.csv",
+    "clients.csv",
     "flags.jsonl",
     "quarantine.jsonl",
     "report.html",
@@ -95,8 +113,10 @@ def export_outputs(
     run_info: dict,
     quarantined: list[Quarantined],
     include_text: bool = False,
+    approach: ApproachConfig | None = None,
 ) -> dict[str, Path]:
-    """Write passages.jsonl, sessions.csv, flags.jsonl, report.html, quarantine.jsonl, run.json.
+    """Write passages.jsonl, sessions.csv, clients.csv, flags.jsonl, report.html,
+    quarantine.jsonl and run.json.
 
     Args:
         store: The result store (its current state is exported).
@@ -104,10 +124,13 @@ def export_outputs(
         run_info: Contents of run.json (versions, config hash, counts, timings).
         quarantined: This run's rejected records.
         include_text: Put passage text into passages.jsonl (off by default: notes are sensitive).
+        approach: How approach fit is called (``clients.csv``, the report); the defaults when
+            None.
 
     Returns:
         File name -> path.
     """
+    approach = approach or ApproachConfig()
     # A light index, not every estimate: estimates are read a chunk (or a clinician) at a time,
     # so memory is bounded by a chunk and the largest caseload, not by the store.
     index = store.estimated_sessions()
@@ -139,20 +162,42 @@ def export_outputs(
                     if passage.passage_id in evidence_ids:
                         evidence[passage.passage_id] = evidence_in_context(pairs, position)
 
-    with atomic_writer(paths["sessions.csv"]) as out:
+    fits: dict[str, ClientFit] = {}
+    with (
+        atomic_writer(paths["sessions.csv"]) as out,
+        atomic_writer(paths["clients.csv"]) as clients_out,
+    ):
         writer = csv.DictWriter(out, fieldnames=SESSION_COLUMNS, lineterminator="\n")
         writer.writeheader()
+        client_writer = csv.DictWriter(
+            clients_out, fieldnames=CLIENT_COLUMNS, extrasaction="ignore", lineterminator="\n"
+        )
+        client_writer.writeheader()
+        caseload: list[SessionEstimate] = []  # the current client's sessions (index order)
+
+        def close_client() -> None:
+            if caseload:
+                fit = client_fit(caseload, approach)
+                fits[fit.client_id] = fit
+                client_writer.writerow(fit.model_dump(mode="json"))
+                caseload.clear()
+
         for begin in range(0, len(ids), EXPORT_CHUNK):
-            # store.estimates sorts a chunk by the index's own order, so chunks concatenate.
+            # store.estimates sorts a chunk by the index's own order, so chunks concatenate,
+            # and a client's sessions are consecutive.
             for estimate in store.estimates(ids[begin : begin + EXPORT_CHUNK]):
                 row = estimate.model_dump(mode="json", exclude={"flags"})
                 row["flags"] = ";".join(codes.get(estimate.session_id, []))
                 writer.writerow(row)
+                if caseload and caseload[-1].client_id != estimate.client_id:
+                    close_client()
+                caseload.append(estimate)
+        close_client()
 
     write_atomic(paths["flags.jsonl"], _jsonl(f.model_dump(mode="json") for f in flags))
     write_atomic(paths["quarantine.jsonl"], _jsonl(q.model_dump(mode="json") for q in quarantined))
     temporary = out_dir / ".report.html.tmp"  # removed by _remove_stale_temporaries if killed
-    write_report(temporary, index, store.estimates, flags, evidence, run_info)
+    write_report(temporary, index, store.estimates, flags, evidence, run_info, fits, approach)
     os.replace(temporary, paths["report.html"])
     write_atomic(paths["run.json"], json.dumps(run_info, indent=2, sort_keys=True, default=str))
     return paths

@@ -82,10 +82,17 @@ def flag_task(session_ids: list[str], config: dict, store_url: str) -> int:
 
 @task(name="export", persist_result=False)
 def export_task(
-    out_dir: str, store_url: str, run_id: str, run_info: dict, include_text: bool
+    out_dir: str, store_url: str, run_id: str, run_info: dict, include_text: bool, config: dict
 ) -> list[str]:
     store = Store(store_url)
-    paths = export_outputs(store, Path(out_dir), run_info, store.quarantine(run_id), include_text)
+    paths = export_outputs(
+        store,
+        Path(out_dir),
+        run_info,
+        store.quarantine(run_id),
+        include_text,
+        _config(config).approach,
+    )
     return [str(p) for p in paths.values()]
 
 
@@ -218,7 +225,7 @@ def run_pipeline(
             info["status"] = "finished"
             info["timings_s"] = timings
             start = time.perf_counter()
-            export_task(out_dir, store_url, run_id, info, include_text)
+            export_task(out_dir, store_url, run_id, info, include_text, config)
             timings["export"] = round(time.perf_counter() - start, 3)
         except BaseException as error:
             # The exception's type only: messages from libraries might quote input text.

@@ -25,6 +25,7 @@ from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.estimator import estimate_sessions, session_row
 from pipeline.sessions.features import SIGNAL_NAMES, pooled_vectors, session_vector
 from pipeline.sessions.flags import compute_flags, load_flag_rules
+from pipeline.sessions.structure import session_structure
 from pipeline.store.core import Store
 
 
@@ -143,6 +144,11 @@ def score_step(
         )
         for estimate in estimates:
             sid = estimate.session_id
+            estimate.structure = session_structure(
+                [scores for _, scores in pairs[sid]],
+                [passage.speaker for passage, _ in pairs[sid]],
+                config.approach.min_activity,
+            )
             committed = timed(
                 "commit",
                 store.commit_session,
@@ -211,6 +217,7 @@ def run_steps(paths: Sequence[Path], config: AllianceConfig, store: Store, out_d
     flag_step(ingested["session_ids"], config, store)
     timings["flag"] = time.perf_counter() - start
     start = time.perf_counter()
-    export_outputs(store, out_dir, {"model_version": "bench", "config_hash": "bench"}, [])
+    info = {"model_version": "bench", "config_hash": "bench"}
+    export_outputs(store, out_dir, info, [], approach=config.approach)
     timings["export"] = time.perf_counter() - start
     return {"ingested": ingested, "scored": scored, "timings_s": timings}

@@ -67,3 +67,59 @@ def trajectory_svg(estimates: Sequence[SessionEstimate], flagged: set[str]) -> s
         parts.append(f'<text x="{x + 15}" y="13" font-size="9" fill="#444">{target}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+FIT_WIDTH, FIT_HEIGHT, FIT_PAD = 260, 170, 30
+
+
+def fit_svg(estimates: Sequence[SessionEstimate]) -> str:
+    """Overall estimate (1-5, up) against session structure (0-1, right), one dot per session
+    with a structure value, numbered in date order; "" with fewer than two such sessions."""
+    points = [(i + 1, e) for i, e in enumerate(estimates) if e.structure is not None]
+    if len(points) < 2:
+        return ""
+    inner_w, inner_h = FIT_WIDTH - 2 * FIT_PAD, FIT_HEIGHT - 2 * FIT_PAD
+
+    def x(structure: float) -> float:
+        return FIT_PAD + structure * inner_w
+
+    def y(value: float) -> float:
+        return FIT_PAD + (HIGH - value) / (HIGH - LOW) * inner_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {FIT_WIDTH} {FIT_HEIGHT}" '
+        f'width="{FIT_WIDTH}" height="{FIT_HEIGHT}" role="img" '
+        'aria-label="overall alliance estimate against session structure">',
+        f'<rect x="{FIT_PAD}" y="{FIT_PAD}" width="{inner_w}" height="{inner_h}" '
+        'fill="none" stroke="#ccc"/>',
+    ]
+    for level in (1, 3, 5):
+        parts.append(
+            f'<text x="{FIT_PAD - 4}" y="{y(level) + 3:.1f}" font-size="9" '
+            f'text-anchor="end" fill="#666">{level}</text>'
+        )
+    parts.append(
+        f'<text x="{FIT_PAD}" y="{FIT_HEIGHT - 8}" font-size="9" fill="#444">exploratory</text>'
+    )
+    parts.append(
+        f'<text x="{FIT_WIDTH - FIT_PAD}" y="{FIT_HEIGHT - 8}" font-size="9" '
+        'text-anchor="end" fill="#444">structured</text>'
+    )
+    parts.append(
+        f'<text x="{FIT_PAD}" y="{FIT_PAD - 8}" font-size="9" fill="#444">overall estimate</text>'
+    )
+    for number, estimate in points:
+        cx, cy = x(estimate.structure), y(estimate.overall)
+        label = escape(
+            f"session {number}, {estimate.session_date}: structure {estimate.structure:.2f}, "
+            f"overall {estimate.overall:.2f}"
+        )
+        parts.append(
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="#08519c" fill-opacity="0.8">'
+            f"<title>{label}</title></circle>"
+        )
+        parts.append(
+            f'<text x="{cx + 5:.1f}" y="{cy - 4:.1f}" font-size="8" fill="#444">{number}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -13,8 +13,10 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from pipeline.report.charts import trajectory_svg
-from pipeline.schemas import Flag, Passage, SessionEstimate
+from pipeline.config import ApproachConfig
+from pipeline.report.charts import fit_svg, trajectory_svg
+from pipeline.schemas import ClientFit, Flag, Passage, SessionEstimate
+from pipeline.sessions.approach import fit_sentence
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
@@ -46,9 +48,14 @@ def clinician_section(
     clinician_id: str,
     estimates: Sequence[SessionEstimate],
     session_flags: Mapping[str, list[Flag]],
+    fits: Mapping[str, ClientFit] | None = None,
+    approach: ApproachConfig | None = None,
 ) -> dict:
     """One clinician's part of the report: clients (flagged first), their sessions in date
-    order with flags, and a trajectory chart per client."""
+    order with flags, a trajectory chart per client, and each client's approach fit (a chart
+    of the estimate against session structure and one sentence) when ``fits`` has it."""
+    fits = fits or {}
+    interval = (approach or ApproachConfig()).interval
     by_client: dict[str, list[SessionEstimate]] = defaultdict(list)
     for estimate in estimates:
         by_client[estimate.client_id].append(estimate)
@@ -75,12 +82,22 @@ def clinician_section(
                 "worst": worst,
                 "n_flagged": len(flagged),
                 "chart": Markup(trajectory_svg(sessions, flagged)),
+                "fit": fits.get(client_id),
+                "fit_sentence": fit_sentence(fits[client_id], interval)
+                if client_id in fits
+                else None,
+                "fit_chart": Markup(fit_svg(sessions)),
             }
         )
     clients.sort(key=lambda c: (c["worst"], c["client_id"]))
+    clear = sorted(
+        (c["fit"] for c in clients if c["fit"] and c["fit"].approach_fit != "unclear"),
+        key=lambda fit: fit.client_id,
+    )
     return {
         "clinician_id": clinician_id,
         "clients": clients,
+        "clear_fits": clear,
         "n_sessions": sum(len(c["rows"]) for c in clients),
         "n_flagged": sum(c["n_flagged"] for c in clients),
     }
@@ -115,6 +132,8 @@ def write_report(
     flags: Sequence[Flag],
     passages: dict[str, list[tuple[Passage, bool]]],
     run_info: dict,
+    fits: Mapping[str, ClientFit] | None = None,
+    approach: ApproachConfig | None = None,
 ) -> Path:
     """Stream the self-contained supervisor report to ``out_path``, one clinician at a time.
 
@@ -130,6 +149,8 @@ def write_report(
         passages: passage_id -> the evidence passage with its neighbours, as
             [(passage, is_evidence)] (see :func:`pipeline.export.evidence_in_context`).
         run_info: Model version and counts shown in the header.
+        fits: Client id -> approach fit (``clients.csv``); none shown when None.
+        approach: The approach-fit settings (the interval named in the fit sentences).
     """
     session_flags = flags_by_session(flags)
     summary = overview(index, session_flags)
@@ -138,7 +159,11 @@ def write_report(
         by_clinician[clinician_id].append(session_id)
     sections = (
         clinician_section(
-            row["clinician_id"], estimates_of(by_clinician[row["clinician_id"]]), session_flags
+            row["clinician_id"],
+            estimates_of(by_clinician[row["clinician_id"]]),
+            session_flags,
+            fits,
+            approach,
         )
         for row in summary
     )
@@ -167,10 +192,19 @@ def render_report(
     flags: Sequence[Flag],
     passages: dict[str, list[tuple[Passage, bool]]],
     run_info: dict,
+    fits: Mapping[str, ClientFit] | None = None,
+    approach: ApproachConfig | None = None,
 ) -> Path:
     """:func:`write_report` from estimates already in memory (same arguments otherwise)."""
     by_id = {e.session_id: e for e in estimates}
     index = [(e.session_id, e.client_id, e.clinician_id) for e in estimates]
     return write_report(
-        out_path, index, lambda ids: [by_id[i] for i in ids], flags, passages, run_info
+        out_path,
+        index,
+        lambda ids: [by_id[i] for i in ids],
+        flags,
+        passages,
+        run_info,
+        fits,
+        approach,
     )

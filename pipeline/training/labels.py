@@ -1,8 +1,9 @@
 """Label definitions and corpus mappings: the typed view of ``configs/labels.yaml``.
 
-``configs/labels.yaml`` is the one place where labels are defined (DESIGN.md section 4). This module
-validates it against ``pipeline.model.heads`` (every head defined, no unknown head, class or key) and
-turns a source record's native labels into our head labels with :meth:`LabelsConfig.map_labels`.
+``configs/labels.yaml`` is the one place where labels are defined (DESIGN.md section 4). This
+module validates it against ``pipeline.model.heads`` (every head defined, no unknown head, class
+or key) and turns a source record's native labels into our head labels with
+:meth:`LabelsConfig.map_labels`.
 
 Mapping semantics, shared by every corpus reader:
 

@@ -1,10 +1,9 @@
 from pathlib import Path
 
-from tests.pipeline.sessions.test_flags import _estimate
-
 from pipeline.export import evidence_in_context
 from pipeline.report import render_report
 from pipeline.schemas import Flag, Passage
+from tests.pipeline.sessions.test_flags import _estimate
 
 EVIL = "<script>document.title='PWNED'</script><img src=x onerror=\"document.body.id='pwned'\">"
 

@@ -1,10 +1,9 @@
 import datetime as dt
 
-from tests.pipeline.sessions.test_features import scores as _scores
-
 from pipeline.config import load_config
 from pipeline.schemas import Passage, PassageScores, SessionEstimate
 from pipeline.sessions.flags import compute_flags, load_flag_rules
+from tests.pipeline.sessions.test_features import scores as _scores
 
 RULES = load_flag_rules(load_config().flags.rules_file)
 

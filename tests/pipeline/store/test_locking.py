@@ -41,7 +41,8 @@ def test_locking_lock_of_a_killed_run_is_released(tmp_path: Path):
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from pipeline.store.locking import run_lock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from pipeline.store.locking import run_lock\n"
             f"with run_lock({url!r}, Path({str(tmp_path / 'out')!r})):\n"
             "    print('held', flush=True); time.sleep(60)",
         ],

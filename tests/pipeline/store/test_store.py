@@ -2,10 +2,10 @@ import datetime as dt
 import json
 
 import numpy as np
-from tests.pipeline.sessions.test_features import scores as _scores
 
 from pipeline.schemas import Passage, Quarantined, Session, SessionEstimate
 from pipeline.store.core import Store
+from tests.pipeline.sessions.test_features import scores as _scores
 
 
 def _session(note="D: fine.") -> Session:

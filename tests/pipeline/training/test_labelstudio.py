@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.pipeline.sessions.test_features import scores as make_scores
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -32,6 +31,7 @@ from pipeline.training.labelstudio import (
     import_labelstudio,
     labeling_config,
 )
+from tests.pipeline.sessions.test_features import scores as make_scores
 
 FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
 NOTES = FIXTURES / "note_passages.jsonl"
