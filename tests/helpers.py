@@ -113,3 +113,11 @@ def random_pairs(words: list[str], n: int, seed: int, context_share: float = 0.6
         for _ in range(n)
     ]
     return texts, contexts
+
+
+# Sessions in data/fixtures/sessions.jsonl (and its CSV and folder variants).
+FIXTURE_SESSIONS = len(
+    (Path(__file__).resolve().parents[1] / "data" / "fixtures" / "sessions.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+)

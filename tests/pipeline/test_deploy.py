@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.config import ScheduleConfig
 from pipeline.deploy import deployment_parameters, nightly_deployment
+from tests.helpers import FIXTURE_SESSIONS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 
@@ -104,7 +105,8 @@ def test_deploy_nightly_deployment_is_scheduled_and_runs_once(
 
     assert asyncio.run(state()).is_completed()
     run_info = json.loads((out / "run.json").read_text())
-    assert run_info["job"] == "nightly" and run_info["counts"]["sessions_scored"] == 42
+    assert run_info["job"] == "nightly"
+    assert run_info["counts"]["sessions_scored"] == FIXTURE_SESSIONS
 
 
 def test_deploy_cli_registers_on_a_work_pool(

@@ -33,7 +33,7 @@ def scored(tiny_config, tmp_path_factory):
 
 def test_export_reads_estimates_in_bounded_pieces(scored, tmp_path: Path, monkeypatch):
     store, _ = scored
-    monkeypatch.setattr(export, "EXPORT_CHUNK", 7)  # several chunks from the 42 sessions
+    monkeypatch.setattr(export, "EXPORT_CHUNK", 7)  # several chunks from the fixture sessions
     store.requests.clear()
     export.export_outputs(store, tmp_path, {"model_version": "m", "config_hash": "h"}, [])
     caseloads = [clinician for _, _, clinician in store.estimated_sessions()]

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.flows import nightly_flow, score_flow
 from pipeline.store.core import Store, default_url
+from tests.helpers import FIXTURE_SESSIONS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 PASSAGE_KEYS = {
@@ -169,7 +170,7 @@ def test_flows_nightly_rescores_an_amended_note_and_keeps_history(
     prefect_harness, tiny_config, store_url: str, tmp_path: Path
 ):
     first = _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", tiny_config, store_url)
-    assert first["counts"]["sessions_scored"] == 42
+    assert first["counts"]["sessions_scored"] == FIXTURE_SESSIONS
     records = [json.loads(line) for line in (FIXTURES / "sessions.jsonl").read_text().splitlines()]
     records[0]["note"] += "\nP: Addendum: client asked to revisit the plan next week."
     amended = tmp_path / "amended.jsonl"
@@ -183,9 +184,9 @@ def test_flows_nightly_rescores_an_amended_note_and_keeps_history(
     assert earlier["run_id"] == first["run_id"]
     assert len(store.session_history(session_id)) == 1
     rows = list(csv.DictReader((tmp_path / "out" / "sessions.csv").open()))
-    assert len(rows) == 42 and len({r["session_id"] for r in rows}) == 42
+    assert len(rows) == len({r["session_id"] for r in rows}) == FIXTURE_SESSIONS
     events = store.scoring_events()
-    assert len(events) == len(set(events)) == 43
+    assert len(events) == len(set(events)) == FIXTURE_SESSIONS + 1
 
 
 def test_flows_nightly_new_model_version_rescores_every_session_once(
@@ -198,7 +199,7 @@ def test_flows_nightly_new_model_version_rescores_every_session_once(
     config = tiny_config.model_copy(update={"model_dir": newer})
     info = _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", config, store_url)
     assert info["counts"]["new_or_amended"] == 0
-    assert info["counts"]["sessions_scored"] == 42
+    assert info["counts"]["sessions_scored"] == FIXTURE_SESSIONS
     assert {e.model_version for e in Store(store_url).estimates()} == {"tiny-test-2"}
     again = _nightly([FIXTURES / "sessions.jsonl"], tmp_path / "out", config, store_url)
     assert again["counts"]["sessions_scored"] == 0

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.flows import _public_address, run_scoring
 from pipeline.store.core import Store, default_url
+from tests.helpers import FIXTURE_SESSIONS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 OUTPUTS = ("sessions.csv", "flags.jsonl", "passages.jsonl")
@@ -16,7 +17,7 @@ OUTPUTS = ("sessions.csv", "flags.jsonl", "passages.jsonl")
 
 def _settings(tiny_config, **run):
     """Float32 (bf16 numerics could depend on the CPU path) and 8 sessions per task, so the
-    42 fixture sessions make 6 partitions to spread over the workers."""
+    The fixture sessions make several partitions to spread over the workers."""
     encoder = tiny_config.encoder.model_copy(update={"bf16": False})
     run = tiny_config.run.model_copy(update={"sessions_per_task": 8, **run})
     return tiny_config.model_copy(update={"encoder": encoder, "run": run})
@@ -50,7 +51,8 @@ def test_flows_dask_outputs_equal_one_process(both_runs):
 def test_flows_dask_scores_each_session_exactly_once(both_runs):
     for out, info in both_runs:
         events = Store(default_url(out)).scoring_events()
-        assert len(events) == len(set(events)) == info["counts"]["sessions_scored"] == 42
+        scored = info["counts"]["sessions_scored"]
+        assert len(events) == len(set(events)) == scored == FIXTURE_SESSIONS
 
 
 def test_flows_dask_postgresql_store_takes_concurrent_commits(
@@ -64,7 +66,7 @@ def test_flows_dask_postgresql_store_takes_concurrent_commits(
         "nightly", [str(FIXTURES / "sessions.jsonl")], str(tmp_path), settings, store_url
     )
     events = Store(store_url).scoring_events()
-    assert len(events) == len(set(events)) == info["counts"]["sessions_scored"] == 42
+    assert len(events) == len(set(events)) == info["counts"]["sessions_scored"] == FIXTURE_SESSIONS
     for name in OUTPUTS:
         assert (tmp_path / name).read_text() == (single / name).read_text(), name
 
@@ -149,7 +151,7 @@ def test_flows_dask_cli_nightly_on_two_local_workers(
     )
     assert result.exit_code == 0, result.output
     run = json.loads((tmp_path / "run.json").read_text())
-    assert run["counts"]["sessions_scored"] == 42
+    assert run["counts"]["sessions_scored"] == FIXTURE_SESSIONS
     assert run["task_runner"]["name"] == "dask" and run["task_runner"]["tasks"] == 3
 
 

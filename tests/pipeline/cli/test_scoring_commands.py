@@ -6,6 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from tests.helpers import FIXTURE_SESSIONS
 
 FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
 runner = CliRunner()
@@ -31,7 +32,7 @@ def test_cli_score_folder_input_end_to_end(
     )
     assert result.exit_code == 0, result.output
     run = json.loads((tmp_path / "run.json").read_text())
-    assert run["counts"]["sessions_scored"] == 42
+    assert run["counts"]["sessions_scored"] == FIXTURE_SESSIONS
     report = runner.invoke(
         app,
         [
