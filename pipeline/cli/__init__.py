@@ -5,7 +5,8 @@ pipeline`` calls :func:`main`). The commands live in one module per group, and e
 only :mod:`pipeline.cli.common`, never this package:
 
 - :mod:`pipeline.cli.scoring`: ``score``, ``nightly``, ``deploy``, ``report`` (the clinic's)
-- :mod:`pipeline.cli.training`: ``train``, ``evaluate``, ``train-sessions`` (the researcher's)
+- :mod:`pipeline.cli.training`: ``train``, ``evaluate``, ``train-sessions``, ``train-head``
+  (the researcher's)
 - :mod:`pipeline.cli.data`: the ``data`` group (``convert``, ``export-labelstudio``,
   ``import-labelstudio``)
 - :mod:`pipeline.cli.common`: the shared options, settings loading, errors and console
@@ -50,6 +51,7 @@ app.command()(training.train)
 app.command()(training.evaluate)
 app.command()(scoring.report)
 app.command("train-sessions")(training.train_sessions_command)
+app.command("train-head")(training.train_head_command)
 
 data_app.command("convert")(data.data_convert)
 data_app.command("export-labelstudio")(data.data_export_labelstudio)

@@ -31,7 +31,7 @@ def macro_f1_by_head(
     out: dict[str, dict[str, float]] = {}
     for head in HEADS:
         rows = head_rows(labels, head.name)
-        if not rows:
+        if not rows or head.name not in probabilities:  # unlabeled, or a head the model lacks
             continue
         truth = np.array([labels[i][head.name] for i in rows])
         predicted = probabilities[head.name][rows].argmax(1)
@@ -153,3 +153,25 @@ def session_metrics(
                     entry["n_low"] = int((~positive).sum())
             out[f"{name}/{source}"] = entry
     return out
+
+
+def macro_f1_interval(
+    truth: Sequence[int],
+    predicted: Sequence[int],
+    groups: Sequence[str],
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Bootstrap interval of macro-F1, resampling whole groups (conversations, notes), since
+    passages of one conversation are not independent."""
+    truth, predicted, groups = np.asarray(truth), np.asarray(predicted), np.asarray(groups)
+    members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        rows = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+        values.append(_f1(truth[rows], predicted[rows]))
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return round(float(low), 4), round(float(high), 4)

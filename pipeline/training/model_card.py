@@ -46,6 +46,44 @@ def _session_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def _added_heads(metadata: dict) -> str:
+    """Heads learned after fine-tuning (:mod:`pipeline.training.add_head`), on the test split."""
+    added = metadata.get("added_heads") or {}
+    if not added:
+        return ""
+    parent = metadata.get("parent", {}).get("version", "the parent model")
+    parts = [
+        "\n### Heads added after fine-tuning (test split, scored once)\n",
+        f"Added to `{parent}` without changing its other heads, adapters or session estimator. "
+        "Macro-F1 with a group-bootstrap 95% interval, beside a TF-IDF + logistic-regression "
+        "baseline fitted on the same training rows.\n",
+        "| head | source | n (groups) | macro-F1 [95%] | TF-IDF [95%] |",
+        "|---|---|---|---|---|",
+    ]
+    for name, report in added.items():
+        for source, entry in report["test"].items():
+            model_low, model_high = entry["model_95"]
+            base_low, base_high = entry["tfidf_95"]
+            parts.append(
+                f"| {name} | {source} | {entry['n']} ({entry['groups']}) | {entry['model']} "
+                f"[{model_low}, {model_high}] | {entry['tfidf']} [{base_low}, {base_high}] |"
+            )
+        parts.append(
+            f"\n{name}: {report['recipe']} (C = {report['penalty']}; validation score "
+            f"{report['validation_score']}); training passages per source "
+            f"{report['train_passages']}; {report['seconds']} s."
+        )
+    structure = metadata.get("metrics", {}).get("structure")
+    if structure:
+        parts.append("\n### Session structure (held out)\n")
+        parts.append("| what | n | Spearman [95%] |")
+        parts.append("|---|---|---|")
+        for key, entry in structure.items():
+            low, high = entry["interval_95"]
+            parts.append(f"| {key} | {entry['n']} | {entry['spearman']} [{low}, {high}] |")
+    return "\n".join(parts) + "\n"
+
+
 KIND_TEXT = {
     "embedding-linear-heads": (
         "frozen encoder; one logistic-regression head per output on `[embedding(passage), "
@@ -128,7 +166,7 @@ Label mapping and its weaknesses: `configs/labels.yaml`; note labeling guideline
 "all" pools the sources; read the per-source rows, since sources differ in base rates.
 
 {_passage_table(metadata["metrics"])}
-
+{_added_heads(metadata)}
 ### Session estimates
 {_session_table(metadata["metrics"])}
 

@@ -53,3 +53,31 @@ def test_export_files_keep_the_stores_order_and_every_session(scored, tmp_path: 
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert all(f'id="{e.session_id}"' in report for e in expected)
     assert all(f'id="clinician-{e.clinician_id}"' in report for e in expected)
+
+
+def test_export_clients_csv_one_row_per_client_across_chunks(scored, tmp_path, monkeypatch):
+    """A chunk boundary inside a client's sessions must not split the client's row."""
+    from pipeline.config import ApproachConfig
+    from pipeline.sessions.approach import client_fit
+
+    store, _ = scored
+    monkeypatch.setattr(export, "EXPORT_CHUNK", 5)  # 6 sessions per client: every client split
+    export.export_outputs(store, tmp_path, {"model_version": "m", "config_hash": "h"}, [])
+    with (tmp_path / "clients.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == export.CLIENT_COLUMNS
+    estimates = store.estimates()
+    clients = sorted({e.client_id for e in estimates})
+    assert [r["client_id"] for r in rows] == clients
+    for row in rows:
+        fit = client_fit(
+            [e for e in estimates if e.client_id == row["client_id"]], ApproachConfig()
+        )
+        assert int(row["n_sessions"]) == fit.n_sessions == 6
+        assert row["approach_fit"] == fit.approach_fit in {"structure", "exploration", "unclear"}
+        assert row["fit_rho"] == ("" if fit.fit_rho is None else str(fit.fit_rho))
+    with (tmp_path / "sessions.csv").open(encoding="utf-8") as handle:
+        sessions = list(csv.DictReader(handle))
+    assert list(sessions[0])[-1] == "structure"
+    values = [float(r["structure"]) for r in sessions if r["structure"]]
+    assert values and all(0 <= v <= 1 for v in values)

@@ -54,3 +54,16 @@ def test_browser_screenshot_renders_the_report(tmp_path: Path):
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 30_000  # a blank page compresses to a few kilobytes
+
+
+def test_browser_shows_the_approach_fit_section(tmp_path: Path):
+    from tests.pipeline.report.test_render import render_fit_fixture
+
+    page = render_fit_fixture(tmp_path / "report.html")
+    dom = _chromium(tmp_path, "--virtual-time-budget=2000", "--dump-dom", page.as_uri()).stdout
+    assert "Way of working and alliance" in dom
+    assert "higher when sessions were more structured" in dom
+    assert 'aria-label="overall alliance estimate against session structure"' in dom
+    shot = tmp_path / "fit.png"
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1800", page.as_uri())
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -67,3 +67,42 @@ def test_render_report_shows_evidence_with_its_neighbours(tmp_path: Path):
     )
     assert before < evidence < after
     assert "<mark>&lt;script&gt;" in html
+
+
+def render_fit_fixture(out: Path) -> Path:
+    """A report with one structure client (a clear fit) and one client with too few sessions."""
+    from pipeline.config import ApproachConfig
+    from pipeline.sessions.approach import client_fit
+
+    structure = [0.9, 0.1, 0.7, 0.3, 0.8, 0.2]
+    clear = [
+        _estimate(i, v, client="c-fit").model_copy(update={"structure": x})
+        for i, (v, x) in enumerate(zip([4.4, 2.6, 4.1, 3.2, 4.3, 2.9], structure))
+    ]
+    short = [
+        _estimate(i, 4.0, client="c-new").model_copy(update={"structure": 0.5}) for i in (0, 1)
+    ]
+    fits = {c: client_fit(e, ApproachConfig()) for c, e in (("c-fit", clear), ("c-new", short))}
+    return render_report(
+        out, clear + short, [], {}, {"model_version": "m", "config_hash": "h"}, fits
+    )
+
+
+def test_render_report_shows_approach_fit_per_client_and_clinician(tmp_path: Path):
+    html = render_fit_fixture(tmp_path / "r.html").read_text()
+    assert "Way of working and alliance" in html
+    assert "In 6 sessions, the alliance estimate was higher when sessions were more structured" in (
+        html
+    )
+    assert "A pattern worth discussing, not a rule." in html
+    assert 'aria-label="overall alliance estimate against session structure"' in html
+    assert "No clear pattern in 2 sessions" in html  # the short client says why, no chart
+    summary = html[html.index("Approach fit.") : html.index("Client c-")]
+    assert "c-fit" in summary and "c-new" not in summary
+    assert ">0.90<" in html  # the session table shows each session's structure
+
+
+def test_render_report_without_fits_has_no_fit_section(tmp_path: Path):
+    html = render_fixture(tmp_path / "r.html").read_text()
+    assert "Way of working and alliance" not in html
+    assert "No client's pattern is clear yet." in html

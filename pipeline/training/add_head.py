@@ -1,0 +1,196 @@
+"""Add a head to a fine-tuned model folder without fine-tuning again.
+
+A new output (``style``, say) can be learned on the frozen representation the folder's
+fine-tuned encoder already gives: a class-balanced logistic regression on the pooled passage
+vectors of the passages that carry the head's label, folded back into one linear layer, the
+same recipe as the decoupled head refit (:mod:`pipeline.training.head_refit`). Every other head,
+the adapters and the session estimator stay exactly as they were, so a folder gains a head in
+minutes on a CPU and its other outputs do not move.
+
+Splits are the corpora's own (by conversation, note or post). The penalty is chosen on
+validation; the test split is scored once, at the end, beside a TF-IDF + logistic-regression
+baseline fitted on the same training rows, with group-bootstrap 95% intervals.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from pipeline.config import AllianceConfig
+from pipeline.model.artifacts import write_manifest
+from pipeline.model.folder import TransformerScorer, load_passage_model
+from pipeline.model.heads import HEAD_BY_NAME
+from pipeline.model.network import probabilities, save_transformer
+from pipeline.training.data import NoteFiles, load_passages
+from pipeline.training.evaluate import macro_f1_by_head, macro_f1_interval, tfidf_baseline
+from pipeline.training.head_refit import PENALTIES, _fit, _score, _training_sample, _vectors
+from pipeline.training.labels import LabelsConfig, load_labels
+from pipeline.training.model_card import write_model_card
+from pipeline.training.records import LabeledPassage
+from pipeline.training.registry import git_sha
+
+
+def corpora_labeling(labels: LabelsConfig, head: str) -> list[str]:
+    """The corpora whose ``labels.yaml`` rules give ``head`` a label (the others add nothing)."""
+    return sorted(
+        name
+        for name in type(labels.corpora).model_fields
+        if any(head in rule.then for rule in labels.corpus(name).rules)
+    )
+
+
+def _layer_probabilities(name: str, vectors: np.ndarray, weight, bias) -> dict[str, np.ndarray]:
+    logits = vectors @ weight.T + bias
+    values = torch.from_numpy(logits[:, 0] if HEAD_BY_NAME[name].binary else logits)
+    return probabilities({name: values})
+
+
+def _test_figures(
+    name: str, predicted: dict[str, np.ndarray], test: Sequence[LabeledPassage], train
+) -> dict:
+    """Macro-F1 per source with a group-bootstrap 95% interval: the model, and a TF-IDF +
+    logistic-regression baseline fitted on the same training rows (``train``)."""
+    baseline = tfidf_baseline(
+        [p.text for p in train], [{name: p.labels[name]} for p in train], [p.text for p in test]
+    )
+    figures: dict[str, dict] = {}
+    by_source: dict[str, list[int]] = {}
+    for row, passage in enumerate(test):
+        by_source.setdefault(passage.source, []).append(row)
+    for source, rows in sorted(by_source.items()) + [("all", list(range(len(test))))]:
+        truth = [test[r].labels[name] for r in rows]
+        groups = [test[r].group for r in rows]
+        entry = {"n": len(rows), "groups": len(set(groups))}
+        for label, table in (("model", predicted), ("tfidf", baseline)):
+            guess = table[name][rows].argmax(1)
+            score = macro_f1_by_head({name: table[name][rows]}, [{name: t} for t in truth], groups)
+            entry[label] = score[name]["all"]
+            entry[f"{label}_95"] = list(macro_f1_interval(truth, guess, groups))
+        figures[source] = entry
+    return figures
+
+
+def add_head(
+    model_dir: Path,
+    out_dir: Path,
+    head: str,
+    config: AllianceConfig,
+    data_dir: Path | None,
+    notes: NoteFiles = None,
+    version: str | None = None,
+    max_per_source: int | None = 6000,
+    notes_repeat: int = 12,
+    seed: int = 0,
+    penalties: Sequence[float] = PENALTIES,
+) -> dict:
+    """Fit ``head`` on a fine-tuned folder's frozen encoder and write the result to ``out_dir``.
+
+    Args:
+        model_dir: A ``transformer-multitask`` model folder.
+        out_dir: Where the new folder goes (replaced if it exists; may not be ``model_dir``).
+        head: A head of :mod:`pipeline.model.heads` that the folder lacks.
+        config: Run config (the encoder, bf16).
+        data_dir: Folder of the public corpora (read in place); None for notes alone.
+        notes: Labeled note-passage files.
+        version: The new folder's version (default: its folder name).
+        max_per_source: Most training passages per corpus (a seeded sample).
+        notes_repeat: Weight of note passages, as in fine-tuning.
+        seed: Sampling and solver seed.
+        penalties: Logistic-regression C values tried (the best on validation is kept).
+
+    Returns:
+        The head's report: penalty, validation score, test figures, counts, seconds.
+
+    Raises:
+        ValueError: Unknown head, a head the folder has, the wrong kind of folder, no labels,
+            or ``out_dir`` equal to ``model_dir``.
+    """
+    start = time.perf_counter()
+    if head not in HEAD_BY_NAME:
+        raise ValueError(f"unknown head {head!r}; known: {sorted(HEAD_BY_NAME)}")
+    if Path(out_dir).resolve() == Path(model_dir).resolve():
+        raise ValueError("--out must be a new folder: the source model stays as it is")
+    passage_model = load_passage_model(model_dir, config.encoder)
+    scorer = passage_model.scorer
+    if not isinstance(scorer, TransformerScorer):
+        raise ValueError(f"{model_dir} is not a fine-tuned (transformer-multitask) model")
+    model, tokenize = scorer.model, scorer.tokenize
+    if head in model.heads:
+        raise ValueError(f"{model_dir} already has a {head!r} head")
+    labels = load_labels()
+    splits = load_passages(data_dir, labels, corpora_labeling(labels, head), notes)
+    train, valid, test = (
+        [p for p in splits[name] if head in p.labels] for name in ("train", "validation", "test")
+    )
+    if not train or not valid or not test:
+        raise ValueError(f"no {head!r} labels in one of the splits: give --data and/or --notes")
+    bf16 = scorer.bf16
+    sample, repeats = _training_sample(train, max_per_source, notes_repeat, seed)
+    train_vectors = _vectors(model, tokenize, sample, bf16)
+    valid_vectors = _vectors(model, tokenize, valid, bf16)
+    labels_array = np.array([p.labels[head] for p in sample])
+    best = None
+    for penalty in penalties:
+        weight, bias = _fit(train_vectors, labels_array, repeats, penalty, seed)
+        logits = valid_vectors @ weight.T + bias
+        score, by_source = _score(head, logits, valid)
+        if best is None or score > best[0]:
+            best = (score, by_source, penalty, weight, bias)
+    score, by_source, penalty, weight, bias = best
+    layer = nn.Linear(model.encoder.config.hidden_size, weight.shape[0])
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        layer.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    model.heads[head] = layer.to(next(model.parameters()).device)
+    model.settings.heads[head] = list(HEAD_BY_NAME[head].classes)
+    test_vectors = _vectors(model, tokenize, test, bf16)
+    test_figures = _test_figures(
+        head, _layer_probabilities(head, test_vectors, weight, bias), test, sample
+    )
+    report = {
+        "recipe": (
+            "class-balanced logistic regression on the frozen fine-tuned encoder's pooled "
+            "passage vectors, penalty chosen on validation"
+        ),
+        "penalty": penalty,
+        "validation_score": round(score, 4),
+        "validation_by_source": by_source,
+        "test": test_figures,
+        "train_passages": dict(sorted(_count(sample).items())),
+        "validation_passages": dict(sorted(_count(valid).items())),
+        "test_passages": dict(sorted(_count(test).items())),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    _write_folder(
+        Path(model_dir), Path(out_dir), model, passage_model.manifest, head, report, version
+    )
+    return report
+
+
+def _count(passages: Sequence[LabeledPassage]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for passage in passages:
+        counts[passage.source] = counts.get(passage.source, 0) + 1
+    return counts
+
+
+def _write_folder(
+    model_dir: Path, out_dir: Path, model, manifest: dict, head: str, report: dict, version
+) -> None:
+    shutil.rmtree(out_dir, ignore_errors=True)
+    shutil.copytree(model_dir, out_dir)
+    save_transformer(model, out_dir)
+    metadata = {k: v for k, v in manifest.items() if k != "files"}
+    metadata["parent"] = {"version": manifest.get("version"), "git_sha": manifest.get("git_sha")}
+    metadata["version"] = version or out_dir.name
+    metadata["git_sha"] = git_sha()
+    metadata.setdefault("added_heads", {})[head] = report
+    write_model_card(out_dir, metadata)
+    write_manifest(out_dir, metadata)
