@@ -38,6 +38,7 @@ SESSION_COLUMNS = [
     "model_version",
     "flags",
     "structure",
+    "kind",
 ]
 
 CLIENT_COLUMNS = [
@@ -52,6 +53,8 @@ CLIENT_COLUMNS = [
     "fit_rho",
     "fit_low",
     "fit_high",
+    "fit_difference",
+    "fit_sessions",
 ]
 
 

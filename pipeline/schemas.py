@@ -206,6 +206,8 @@ class SessionEstimate(BaseModel):
     # 0-1: how structured and directive the clinician's work was (1 = agenda, skills, homework,
     # advice; 0 = following the client's lead); None when no clinician activity is recorded.
     structure: float | None = None
+    # The kind of text the session was read from (None in stores written before it existed).
+    kind: Literal["note", "transcript"] | None = None
 
 
 class ClientFit(BaseModel):
@@ -223,7 +225,12 @@ class ClientFit(BaseModel):
     fit_rho: float | None  # partial Spearman of overall and structure, session order held fixed
     fit_low: float | None
     fit_high: float | None
-    n_structured: int  # sessions with a structure value (the ones the fit reads)
+    # Mean overall estimate of the more structured half of the fit's sessions minus the less
+    # structured half, in points on the 1-5 scale.
+    fit_difference: float | None = None
+    fit_sessions: int = 0  # sessions the fit read (with a structure value, of one kind of text)
+    fit_kind: Literal["note", "transcript"] | None = None
+    n_structured: int  # sessions with a structure value
     why: str  # plain words: what decided the call
 
 

@@ -133,6 +133,7 @@ def score_step(
             rows[sid] = session_vector(named, pooled)
             signals[sid] = dict(zip(SIGNAL_NAMES, np.round(named, 5).tolist()))
         counts = {sid: len(p) for sid, p in pairs.items()}
+        kinds = {session.session_id: session.kind for session in sessions}
         estimates = timed(
             "estimate",
             estimate_sessions,
@@ -144,6 +145,7 @@ def score_step(
         )
         for estimate in estimates:
             sid = estimate.session_id
+            estimate.kind = kinds[sid]
             estimate.structure = session_structure(
                 [scores for _, scores in pairs[sid]],
                 [passage.speaker for passage, _ in pairs[sid]],

@@ -229,7 +229,9 @@ def _print_structure(model: Path, data: Path, split: str, splits, settings) -> N
     for column in ("check", "n", "Spearman [95%] / calls"):
         view.add_column(column)
     for key, entry in figures.items():
-        if "spearman" in entry:
+        if "spearman" in entry and entry["spearman"] is None:
+            view.add_row(key, str(entry["n"]), "too few to rank")
+        elif "spearman" in entry:
             low, high = entry["interval_95"]
             view.add_row(key, str(entry["n"]), f"{entry['spearman']} [{low}, {high}]")
         else:

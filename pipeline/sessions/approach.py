@@ -9,13 +9,16 @@ is therefore not a structure client: once the trend is removed, nothing is left 
 The interval is a seeded percentile bootstrap over the client's sessions.
 
 The call is ``structure`` or ``exploration`` only when there are enough sessions with a
-structure value, their structure spans enough of the scale, and the interval excludes 0;
-otherwise ``unclear``, with the reason in plain words. These are associations in a few sessions,
-never causes: the report says so.
+structure value, their structure spans enough of the scale, the interval excludes 0, and the
+more structured half of the sessions is estimated at least ``min_difference`` above (or below)
+the other half: a difference smaller than the session estimator's own error is no pattern to
+show a supervisor. Otherwise ``unclear``, with the reason in plain words. These are
+associations in a few sessions, never causes: the report says so.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -83,8 +86,34 @@ def _trend(overall: np.ndarray) -> float | None:
     return float(np.polyfit(order, overall, 1)[0])
 
 
+def _one_kind(
+    with_structure: list[tuple[int, SessionEstimate]],
+) -> tuple[list[tuple[int, SessionEstimate]], str | None, int]:
+    """The sessions of the client's most common kind of text (notes on a tie), the kind, and
+    how many of the other kind were left out."""
+    kinds = Counter(e.kind for _, e in with_structure)
+    if len(kinds) <= 1:
+        return with_structure, next(iter(kinds), None), 0
+    main = max(kinds, key=lambda kind: (kinds[kind], kind == "note"))
+    kept = [(i, e) for i, e in with_structure if e.kind == main]
+    return kept, main, len(with_structure) - len(kept)
+
+
+def _half_difference(x: np.ndarray, y: np.ndarray) -> float:
+    """Mean estimate of the more structured half of the sessions minus the less structured
+    half (the middle session left out when the count is odd)."""
+    order = np.argsort(x, kind="stable")
+    half = len(x) // 2
+    return float(y[order[-half:]].mean() - y[order[:half]].mean())
+
+
 def client_fit(estimates: Sequence[SessionEstimate], config: ApproachConfig) -> ClientFit:
     """One client's approach fit from their session estimates (any order).
+
+    The fit reads the client's sessions of one kind of text, the more common one: a transcript
+    records every reflection and question while a note summarises, so their structure and
+    their estimates are not on the same footing, and mixing them would call a client an
+    "exploration" client because their transcripts score higher.
 
     Raises:
         ValueError: No estimates, or estimates of more than one client.
@@ -95,35 +124,42 @@ def client_fit(estimates: Sequence[SessionEstimate], config: ApproachConfig) -> 
         raise ValueError("client_fit reads one client's sessions at a time")
     sessions = sorted(estimates, key=lambda e: (e.session_date, e.session_id))
     overall = np.array([e.overall for e in sessions])
-    with_structure = [(i, e) for i, e in enumerate(sessions) if e.structure is not None]
+    structured = [(i, e) for i, e in enumerate(sessions) if e.structure is not None]
+    with_structure, kind, left_out = _one_kind(structured)
     n = len(with_structure)
-    rho = low = high = None
+    rho = low = high = difference = None
     if n < config.min_sessions:
         call = "unclear"
         why = (
-            f"{n} of {len(sessions)} sessions record a way of working; "
-            f"a pattern needs {config.min_sessions}"
+            f"{n} of {len(sessions)} sessions record a way of working"
+            f"{' in ' + kind + 's' if left_out else ''}; a pattern needs {config.min_sessions}"
         )
     else:
         t = np.array([i for i, _ in with_structure], dtype=float)
         x = np.array([e.structure for _, e in with_structure])
         y = np.array([e.overall for _, e in with_structure])
         rho = partial_spearman(y, x, t)
+        difference = _half_difference(x, y)
         interval = None
         if rho is not None:
             interval = bootstrap_interval(y, x, t, config.interval, config.bootstrap, config.seed)
+            low, high = interval if interval else (None, None)
         if x.max() - x.min() < config.min_spread:
             call, why = "unclear", "session structure varied too little to compare"
         elif rho is None:
             call, why = (
                 "unclear",
-                ("structure changed in step with time, so it cannot be told apart from a trend"),
+                "structure changed in step with time, so it cannot be told apart from a trend",
             )
         elif interval is None or interval[0] <= 0 <= interval[1]:
             call, why = "unclear", "no clear association once the trend over time is held fixed"
-            low, high = interval if interval else (None, None)
+        elif abs(difference) < config.min_difference or (difference > 0) != (rho > 0):
+            call = "unclear"
+            why = (
+                f"the estimates of the more and the less structured sessions differ by "
+                f"{abs(difference):.2f}, less than {config.min_difference}"
+            )
         else:
-            low, high = interval
             call = "structure" if rho > 0 else "exploration"
             why = (
                 "alliance estimate higher in more structured sessions"
@@ -143,7 +179,10 @@ def client_fit(estimates: Sequence[SessionEstimate], config: ApproachConfig) -> 
         fit_rho=None if rho is None else round(rho, 4),
         fit_low=None if low is None else round(low, 4),
         fit_high=None if high is None else round(high, 4),
-        n_structured=n,
+        fit_difference=None if difference is None else round(difference, 4),
+        fit_sessions=n,
+        fit_kind=kind,
+        n_structured=len(structured),
         why=why,
     )
 
@@ -153,9 +192,11 @@ def fit_sentence(fit: ClientFit, interval: float) -> str:
     if fit.approach_fit == "unclear":
         return f"No clear pattern in {fit.n_sessions} sessions: {fit.why}."
     way = "structured" if fit.approach_fit == "structure" else "exploratory"
+    what = "sessions" if fit.fit_sessions == fit.n_structured else f"{fit.fit_kind}s"
     return (
-        f"In {fit.n_structured} sessions, the alliance estimate was higher when sessions were "
+        f"In {fit.fit_sessions} {what}, the alliance estimate was higher when sessions were "
         f"more {way} (ρ = {fit.fit_rho:+.2f}, {round(interval * 100)}% interval "
-        f"{fit.fit_low:+.2f} to {fit.fit_high:+.2f}, with the trend over time held fixed). "
+        f"{fit.fit_low:+.2f} to {fit.fit_high:+.2f}, with the trend over time held fixed; "
+        f"{abs(fit.fit_difference):.1f} points apart on average). "
         "A pattern worth discussing, not a rule."
     )

@@ -23,18 +23,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.config import AllianceConfig
+from pipeline.config import REPO_ROOT, AllianceConfig
 from pipeline.model.artifacts import write_manifest
 from pipeline.model.folder import TransformerScorer, load_passage_model
-from pipeline.model.heads import HEAD_BY_NAME
+from pipeline.model.heads import HEAD_BY_NAME, STYLE_HEAD
 from pipeline.model.network import probabilities, save_transformer
+from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.training.data import NoteFiles, load_passages
 from pipeline.training.evaluate import macro_f1_by_head, macro_f1_interval, tfidf_baseline
-from pipeline.training.head_refit import PENALTIES, _fit, _score, _training_sample, _vectors
+from pipeline.training.head_refit import _fit, _score, _training_sample, _vectors
 from pipeline.training.labels import LabelsConfig, load_labels
 from pipeline.training.model_card import write_model_card
 from pipeline.training.records import LabeledPassage
 from pipeline.training.registry import git_sha
+from pipeline.training.structure import conversation_structure, note_session_structure
+
+# A new head starts from nothing, so weaker penalties than a refit's are tried too (measured on
+# style: validation score 0.712 at C = 0.01 with ESConv capped at 6,000; 0.728 at C = 0.0003
+# uncapped).
+ADD_HEAD_PENALTIES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.1)
 
 
 def corpora_labeling(labels: LabelsConfig, head: str) -> list[str]:
@@ -85,10 +92,10 @@ def add_head(
     data_dir: Path | None,
     notes: NoteFiles = None,
     version: str | None = None,
-    max_per_source: int | None = 6000,
+    max_per_source: int | None = None,
     notes_repeat: int = 12,
     seed: int = 0,
-    penalties: Sequence[float] = PENALTIES,
+    penalties: Sequence[float] = ADD_HEAD_PENALTIES,
 ) -> dict:
     """Fit ``head`` on a fine-tuned folder's frozen encoder and write the result to ``out_dir``.
 
@@ -168,10 +175,33 @@ def add_head(
         "test_passages": dict(sorted(_count(test).items())),
         "seconds": round(time.perf_counter() - start, 1),
     }
-    _write_folder(
+    metadata = _write_folder(
         Path(model_dir), Path(out_dir), model, passage_model.manifest, head, report, version
     )
+    if head == STYLE_HEAD:  # the session-level check of what the head is for
+        metadata["metrics"]["structure"] = structure_figures(
+            Path(out_dir), config, [p for name in ("test",) for p in splits[name]]
+        )
+        write_model_card(Path(out_dir), metadata)
+        write_manifest(Path(out_dir), metadata)
+        report["structure"] = metadata["metrics"]["structure"]
     return report
+
+
+def structure_figures(folder: Path, config: AllianceConfig, test: Sequence[LabeledPassage]):
+    """Held-out session structure of a folder: public test conversations against their coded
+    directive share, and the labeled note sessions' test split against ``structure_1to5``."""
+    model = AllianceModel.load(folder, config.encoder)
+    figures = conversation_structure(model.scorer, test, ("test",), config.approach.min_activity)
+    fixtures = REPO_ROOT / "data" / "fixtures"
+    notes = note_session_structure(
+        model,
+        fixtures / "note_sessions.jsonl",
+        fixtures / "note_session_labels.csv",
+        config,
+        "test",
+    )
+    return figures | {k: v for k, v in notes.items() if "spearman" in v}
 
 
 def _count(passages: Sequence[LabeledPassage]) -> dict[str, int]:
@@ -183,7 +213,7 @@ def _count(passages: Sequence[LabeledPassage]) -> dict[str, int]:
 
 def _write_folder(
     model_dir: Path, out_dir: Path, model, manifest: dict, head: str, report: dict, version
-) -> None:
+) -> dict:
     shutil.rmtree(out_dir, ignore_errors=True)
     shutil.copytree(model_dir, out_dir)
     save_transformer(model, out_dir)
@@ -192,5 +222,7 @@ def _write_folder(
     metadata["version"] = version or out_dir.name
     metadata["git_sha"] = git_sha()
     metadata.setdefault("added_heads", {})[head] = report
+    metadata.setdefault("metrics", {})
     write_model_card(out_dir, metadata)
     write_manifest(out_dir, metadata)
+    return metadata

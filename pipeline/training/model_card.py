@@ -79,6 +79,8 @@ def _added_heads(metadata: dict) -> str:
         parts.append("| what | n | Spearman [95%] |")
         parts.append("|---|---|---|")
         for key, entry in structure.items():
+            if entry.get("spearman") is None:
+                continue
             low, high = entry["interval_95"]
             parts.append(f"| {key} | {entry['n']} | {entry['spearman']} [{low}, {high}] |")
     return "\n".join(parts) + "\n"

@@ -40,6 +40,8 @@ def spearman_interval(
 ) -> dict:
     """Spearman's rho of ``x`` and ``y`` with a percentile bootstrap 95% interval."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:  # no ranking to compare
+        return {"n": int(len(x)), "spearman": None, "interval_95": [None, None]}
     rho = float(spearmanr(x, y).statistic)
     rng = np.random.default_rng(seed)
     values = []
@@ -160,15 +162,19 @@ def note_session_structure(
     estimates = estimate_sessions(
         sessions, rows, counts, model.estimator, getattr(model, "version", "model")
     )
+    kinds = {session.session_id: session.kind for session in sessions}
     for estimate in estimates:
         estimate.structure = structures[estimate.session_id]
+        estimate.kind = kinds[estimate.session_id]
     both = [
         (e.structure, labels[e.session_id]["structure_1to5"])
         for e in estimates
         if e.structure is not None and labels[e.session_id]["structure_1to5"] is not None
     ]
     result = {
-        f"note sessions ({split}) structure vs structure_1to5": spearman_interval(*zip(*both)),
+        f"note sessions ({split}) structure vs structure_1to5": spearman_interval(
+            [x for x, _ in both], [y for _, y in both]
+        ),
         f"note sessions ({split}) overall vs rated overall": spearman_interval(
             [e.overall for e in estimates], [labels[e.session_id]["overall"] for e in estimates]
         ),

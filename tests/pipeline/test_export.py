@@ -78,6 +78,6 @@ def test_export_clients_csv_one_row_per_client_across_chunks(scored, tmp_path, m
         assert row["fit_rho"] == ("" if fit.fit_rho is None else str(fit.fit_rho))
     with (tmp_path / "sessions.csv").open(encoding="utf-8") as handle:
         sessions = list(csv.DictReader(handle))
-    assert list(sessions[0])[-1] == "structure"
+    assert list(sessions[0])[-2:] == ["structure", "kind"]
     values = [float(r["structure"]) for r in sessions if r["structure"]]
     assert values and all(0 <= v <= 1 for v in values)

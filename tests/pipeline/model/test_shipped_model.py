@@ -51,3 +51,38 @@ def test_shipped_model_notices_missing_goal_talk_and_sustained_low(fixture_flags
     strong = sum(estimates[f"s-{i:03d}"].overall for i in range(7, 13)) / 6
     low = sum(estimates[f"s-{i:03d}"].overall for i in range(19, 25)) / 6
     assert strong > low + 0.3
+
+
+INTENDED_FIT = {  # data/fixtures/README.md, "Approach fit"
+    "c-08": "structure",
+    "c-09": "exploration",
+    "c-10": "unclear",  # structure varies, the alliance stays high
+    "c-11": "unclear",  # alliance and structure both rise with time
+    **{f"c-0{i}": "unclear" for i in range(1, 8)},  # flag storylines, structure not varied
+}
+
+
+def test_shipped_model_calls_every_fixture_clients_approach_fit(fixture_flags):
+    from pipeline.config import ApproachConfig
+    from pipeline.sessions.approach import client_fit
+
+    _, estimates = fixture_flags
+    by_client = defaultdict(list)
+    for estimate in estimates.values():
+        by_client[estimate.client_id].append(estimate)
+    calls = {c: client_fit(e, ApproachConfig()).approach_fit for c, e in by_client.items()}
+    assert calls == INTENDED_FIT
+
+
+def test_shipped_model_reads_structure_from_the_notes(fixture_flags):
+    """c-08's worksheet sessions (s-043, s-045, s-047) read as more structured than its open
+    ones (s-044, s-046, s-048). s-015 records only what the client said and did, and the next
+    appointment: no way of working, so an empty structure, not 0.5."""
+    _, estimates = fixture_flags
+    structured = [estimates[s].structure for s in ("s-043", "s-045", "s-047")]
+    open_ended = [estimates[s].structure for s in ("s-044", "s-046", "s-048")]
+    assert min(structured) > max(open_ended)
+    assert estimates["s-015"].structure is None
+    others = [e for e in estimates.values() if e.session_id != "s-015"]
+    assert all(e.structure is not None and 0 <= e.structure <= 1 for e in others)
+    assert {e.kind for e in estimates.values()} == {"note", "transcript"}

@@ -97,3 +97,29 @@ def test_approach_partial_spearman_removes_the_trend():
     assert partial_spearman([3, 1, 4, 1.5, 5, 2], [3, 1, 4, 1.5, 5, 2], t) == pytest.approx(1.0)
     with pytest.raises(ValueError):
         client_fit([], ApproachConfig())
+
+
+def test_approach_a_difference_smaller_than_the_estimators_error_is_no_pattern():
+    """Ranks can agree perfectly while the estimates barely move: not worth a supervisor's
+    time (the estimator's held-out error is about half a point)."""
+    fit = _fit([4.12, 3.95, 4.08, 3.99, 4.10, 3.96], STRUCTURE)
+    assert fit.fit_rho > 0.9
+    assert fit.approach_fit == "unclear" and "differ by" in fit.why
+    assert abs(fit.fit_difference) < 0.5
+
+
+def test_approach_reads_one_kind_of_text():
+    """Transcripts record every reflection (low structure) and may score higher: mixed with
+    notes they would make any client look like an exploration client."""
+    overall = [3.4, 4.3, 3.5, 3.7, 4.0, 3.6, 3.5]
+    structure = [0.9, 0.3, 0.9, 0.7, 0.2, 0.7, 0.8]
+    kinds = ["note", "transcript", "note", "note", "transcript", "note", "note"]
+    estimates = [
+        e.model_copy(update={"kind": kind})
+        for e, kind in zip(_estimates(overall, structure), kinds)
+    ]
+    fit = client_fit(estimates, ApproachConfig())
+    assert fit.fit_kind == "note" and fit.fit_sessions == 5 and fit.n_structured == 7
+    assert fit.approach_fit == "unclear"
+    mixed = client_fit([e.model_copy(update={"kind": None}) for e in estimates], ApproachConfig())
+    assert mixed.fit_sessions == 7  # stores from before kinds were recorded: all sessions
