@@ -31,6 +31,7 @@ PASSAGE_KEYS = {
     "strain",
     "empathy",
     "aux",
+    "style",  # the tiny test model has the style head
 }
 SESSION_COLUMNS = [
     "session_id",
@@ -52,7 +53,23 @@ SESSION_COLUMNS = [
     "overall_high",
     "model_version",
     "flags",
+    "structure",
+    "kind",
 ]
+CLIENT_COLUMNS = [
+    "client_id",
+    "clinician_id",
+    "n_sessions",
+    "first_date",
+    "last_date",
+    "overall_mean",
+    "overall_trend",
+    "approach_fit",
+    "fit_rho",
+    "fit_low",
+    "fit_high",
+]
+VALID_BAD_SESSIONS = 3  # bad_sessions.jsonl: 3 valid sessions among 13 lines
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +93,14 @@ def test_flows_score_writes_every_contract_file(scored_run):
     for name in (
         "passages.jsonl",
         "sessions.csv",
+        "clients.csv",
         "flags.jsonl",
         "report.html",
         "quarantine.jsonl",
         "run.json",
     ):
         assert (out / name).stat().st_size > 0, name
-    assert info["counts"]["sessions_scored"] == 45
+    assert info["counts"]["sessions_scored"] == FIXTURE_SESSIONS + VALID_BAD_SESSIONS
     assert info["counts"]["quarantined"] == 10
 
 
@@ -94,6 +112,7 @@ def test_flows_passages_have_every_field_and_no_text(scored_run):
     first = rows[0]
     assert first["passage_id"] == f"{first['session_id']}:{first['index']:04d}"
     assert set(first["aux"]) == {"mi_behaviour", "client_talk", "support_strategy"}
+    assert set(first["style"]) == {"directive", "exploratory", "neither"}
 
 
 def test_flows_sessions_csv_columns_and_scale(scored_run):
@@ -102,7 +121,7 @@ def test_flows_sessions_csv_columns_and_scale(scored_run):
         reader = csv.DictReader(handle)
         assert reader.fieldnames == SESSION_COLUMNS
         rows = list(reader)
-    assert len(rows) == 45
+    assert len(rows) == FIXTURE_SESSIONS + VALID_BAD_SESSIONS
     for row in rows:
         for target in ("task", "bond", "goal", "overall"):
             low, mid, high = (
@@ -151,7 +170,8 @@ def test_flows_rerun_scores_nothing_new(scored_run, tiny_config):
         store_url=default_url(out),
     )
     assert info["counts"]["sessions_scored"] == 0
-    assert len((out / "sessions.csv").read_text().splitlines()) == 46
+    lines = (out / "sessions.csv").read_text().splitlines()
+    assert len(lines) == 1 + FIXTURE_SESSIONS + VALID_BAD_SESSIONS
 
 
 # -- nightly: exactly once, amendments, model versions, the run lock, kill -9 and resume ----------
@@ -283,7 +303,7 @@ def test_flows_nightly_resumes_after_kill_9_and_scores_each_session_once(
     from tests.helpers import private_env, tiny_cli_options, write_many_sessions
 
     batch = tmp_path / "batch.jsonl"
-    write_many_sessions(batch, 12)
+    written = write_many_sessions(batch, 8)  # 528 sessions
     clean = score_flow(
         inputs=[str(batch)],
         out_dir=str(tmp_path / "clean"),
@@ -291,7 +311,7 @@ def test_flows_nightly_resumes_after_kill_9_and_scores_each_session_once(
         store_url=default_url(tmp_path / "clean"),
     )
     expected = {e.session_id: e.overall for e in Store(default_url(tmp_path / "clean")).estimates()}
-    assert clean["counts"]["sessions_scored"] == len(expected) == 504
+    assert clean["counts"]["sessions_scored"] == len(expected) == written
     out = tmp_path / "out"
     command = [
         sys.executable,

@@ -1,6 +1,7 @@
 """Scale-out on Dask (prefect-dask): the same results as one process, each session once."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,12 @@ from pipeline.store.core import Store, default_url
 from tests.helpers import FIXTURE_SESSIONS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
-OUTPUTS = ("sessions.csv", "flags.jsonl", "passages.jsonl")
+OUTPUTS = ("sessions.csv", "clients.csv", "flags.jsonl", "passages.jsonl")
 
 
 def _settings(tiny_config, **run):
     """Float32 (bf16 numerics could depend on the CPU path) and 8 sessions per task, so the
-    The fixture sessions make several partitions to spread over the workers."""
+    fixture sessions make several partitions to spread over the workers."""
     encoder = tiny_config.encoder.model_copy(update={"bf16": False})
     run = tiny_config.run.model_copy(update={"sessions_per_task": 8, **run})
     return tiny_config.model_copy(update={"encoder": encoder, "run": run})
@@ -45,7 +46,7 @@ def test_flows_dask_outputs_equal_one_process(both_runs):
         # Byte for byte: the partitions and model batches are the same in both runs and every
         # process runs the same float32 kernels, so not even the last digit may differ.
         assert (spread / name).read_text() == (single / name).read_text(), name
-    assert len((single / "sessions.csv").read_text().splitlines()) == 43
+    assert len((single / "sessions.csv").read_text().splitlines()) == 1 + FIXTURE_SESSIONS
 
 
 def test_flows_dask_scores_each_session_exactly_once(both_runs):
@@ -80,11 +81,11 @@ def test_flows_dask_run_json_names_the_runner_and_both_timings(both_runs):
         "workers_requested": 2,
         "torch_threads_per_worker": info["task_runner"]["torch_threads_per_worker"],
         "workers": 2,
-        "tasks": 6,
+        "tasks": math.ceil(FIXTURE_SESSIONS / 8),
     }
     assert json.loads((single / "run.json").read_text())["task_runner"] == {
         "name": "thread",
-        "tasks": 6,
+        "tasks": math.ceil(FIXTURE_SESSIONS / 8),
     }
     for out in (single, spread):
         run = json.loads((out / "run.json").read_text())
@@ -152,7 +153,9 @@ def test_flows_dask_cli_nightly_on_two_local_workers(
     assert result.exit_code == 0, result.output
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["counts"]["sessions_scored"] == FIXTURE_SESSIONS
-    assert run["task_runner"]["name"] == "dask" and run["task_runner"]["tasks"] == 3
+    assert run["task_runner"]["name"] == "dask" and run["task_runner"]["tasks"] == math.ceil(
+        FIXTURE_SESSIONS / 16
+    )
 
 
 def test_flows_dask_worker_reloads_a_promoted_model_and_refuses_another(

@@ -34,6 +34,7 @@ def test_cli_registers_every_command_in_help_order():
         "evaluate",
         "report",
         "train-sessions",
+        "train-head",
         "data",
     ]
     assert _names(root.commands["data"]) == ["convert", "export-labelstudio", "import-labelstudio"]

@@ -1,4 +1,4 @@
-"""train, evaluate and train-sessions (pipeline/cli/training.py): the checks done up front.
+"""train, evaluate, train-sessions, train-head (pipeline/cli/training.py): the checks done up front.
 
 The full runs are tested with the training code (tests/pipeline/training/test_retrain.py,
 test_clinic.py); these exit with status 2 before any training starts.
@@ -42,3 +42,12 @@ def test_cli_evaluate_needs_a_model_and_data():
     result = runner.invoke(app, ["evaluate"])
     assert result.exit_code == 2
     assert "--model" in result.output
+
+
+def test_train_head_refuses_a_folder_that_is_not_fine_tuned(
+    tiny_model_dir, tiny_encoder_dir, tmp_path: Path
+):
+    from tests.helpers import tiny_cli_options
+
+    args = ["train-head", "style", "--out", str(tmp_path / "new")]
+    _refused(args + tiny_cli_options(tiny_model_dir, tiny_encoder_dir), "not a fine-tuned")

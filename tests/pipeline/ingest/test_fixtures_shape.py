@@ -235,7 +235,7 @@ def test_fixtures_clients_have_six_weekly_sessions(sessions: list[dict]) -> None
         per_client[s["client_id"]].append(s)
     full = [c for c, rows in per_client.items() if len(rows) >= 6]
     assert len(full) >= 7, f"clients with >= 6 sessions: {sorted(full)}"
-    assert {s["clinician_id"] for s in sessions} == {"t-01", "t-02", "t-03"}
+    assert {s["clinician_id"] for s in sessions} == {"t-01", "t-02", "t-03", "t-04", "t-05"}
     for client, rows in per_client.items():
         rows = sorted(rows, key=lambda s: s["session_date"])
         assert [s["session_number"] for s in rows] == list(range(1, len(rows) + 1)), client
