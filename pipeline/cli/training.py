@@ -202,6 +202,19 @@ def evaluate(
         _print_structure(model, data, split, splits, settings)
 
 
+PromoteOption = Annotated[bool, typer.Option(help="Also make the new folder the default model.")]
+
+
+def _promote(folder: Path, default: Path) -> None:
+    """Make ``folder`` the default model (nothing to do when it already is)."""
+    if folder.resolve() == default.resolve():
+        return
+    from pipeline.training.retrain import promote
+
+    promote(folder, default)
+    console.print(f"Promoted {folder} to {default}")
+
+
 def _print_structure(model: Path, data: Path, split: str, splits, settings) -> None:
     """Session structure against coded and labeled structure, and approach-fit calls."""
     from rich.table import Table
@@ -259,9 +272,7 @@ def train_sessions_command(
         typer.Option(help="Instead of --labels: refit on the public corpora (../shared/data)."),
     ] = None,
     model: ModelOption = None,
-    promote: Annotated[
-        bool, typer.Option(help="Also make the new folder the default model.")
-    ] = False,
+    promote: PromoteOption = False,
     config: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
@@ -299,11 +310,8 @@ def train_sessions_command(
     except (ArtifactError, FileNotFoundError, ValueError) as error:
         raise fail(str(error)) from None
     console.print_json(json.dumps(result))
-    if promote and out.resolve() != settings.model_dir.resolve():
-        from pipeline.training.retrain import promote as promote_folder
-
-        promote_folder(out, settings.model_dir)
-        console.print(f"Promoted {out} to {settings.model_dir}")
+    if promote:
+        _promote(out, settings.model_dir)
     console.print(f"Model with the refitted session estimator: {out.resolve()}")
 
 
@@ -324,9 +332,7 @@ def train_head_command(
         str | None, typer.Option(help="Version of the new folder (default: its name).")
     ] = None,
     model: ModelOption = None,
-    promote: Annotated[
-        bool, typer.Option(help="Also make the new folder the default model.")
-    ] = False,
+    promote: PromoteOption = False,
     config: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
@@ -372,8 +378,5 @@ def train_head_command(
         )
     Console().print(view)
     if promote:
-        from pipeline.training.retrain import promote as promote_folder
-
-        promote_folder(out, settings.model_dir)
-        console.print(f"Promoted {out} to {settings.model_dir}")
+        _promote(out, settings.model_dir)
     console.print(f"Model with the {head} head: {out.resolve()}")

@@ -132,6 +132,16 @@ def test_flows_sessions_csv_columns_and_scale(scored_run):
             assert 1 <= low <= mid <= high <= 5
 
 
+def test_flows_clients_csv_contract_columns(scored_run):
+    out, _ = scored_run
+    with (out / "clients.csv").open() as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames[: len(CLIENT_COLUMNS)] == CLIENT_COLUMNS  # more may follow
+        rows = list(reader)
+    assert len(rows) == len({row["client_id"] for row in rows}) > 0
+    assert {row["approach_fit"] for row in rows} <= {"structure", "exploration", "unclear"}
+
+
 def test_flows_quarantine_and_run_json(scored_run):
     out, info = scored_run
     quarantined = _jsonl(out / "quarantine.jsonl")
