@@ -285,12 +285,18 @@ def deploy(
 def report(
     store: Annotated[str, typer.Option(help="SQLAlchemy URL of the result store.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    config: ConfigOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Regenerate report.html (and the other contract files) from a result store.
+
+    The config's `approach` settings decide the approach-fit calls in clients.csv and the
+    report (e.g. `--set approach.min_difference=0.3`).
 
     Example: alliance report --store sqlite:///out/alliance.db --out out/
     """
     private_environment()
+    settings = load_settings(config, overrides, None)
     from pipeline.export import export_outputs
     from pipeline.store.core import Store
 
@@ -301,5 +307,7 @@ def report(
         "config_hash": "n/a",
         "regenerated_from_store": True,
     }
-    paths = export_outputs(results, out, info, quarantined=results.quarantine())
+    paths = export_outputs(
+        results, out, info, quarantined=results.quarantine(), approach=settings.approach
+    )
     console.print(f"Report: {paths['report.html'].resolve()}")
