@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pipeline.config import ApproachConfig
+from pipeline.private_files import private_folder
 from pipeline.report.render import write_report
 from pipeline.schemas import ClientFit, Quarantined, SessionEstimate
 from pipeline.sessions.approach import client_fit
@@ -76,7 +77,7 @@ EXPORT_CHUNK = 500  # sessions whose passages are read from the store at a time
 def atomic_writer(path: Path) -> Iterator[TextIO]:
     """A text file written in the same folder under a temporary name, renamed over ``path``
     only when the block succeeds (a reader never sees a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
@@ -145,7 +146,7 @@ def export_outputs(
         if flag.code not in codes[flag.session_id]:
             codes[flag.session_id].append(flag.code)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(out_dir)
     _remove_stale_temporaries(out_dir)
     paths = {name: out_dir / name for name in CONTRACT_FILES}
     # Passages are streamed a chunk of sessions at a time: they are most of the data.

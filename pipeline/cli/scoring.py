@@ -192,11 +192,12 @@ def _run_flow(
         raise fail(f"input not found: {', '.join(missing)}")
     from pipeline.flows import run_scoring
     from pipeline.model.artifacts import ArtifactError
+    from pipeline.private_files import private_folder
     from pipeline.steps import load_model
     from pipeline.store.core import default_url
     from pipeline.store.locking import RunLockedError
 
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     url = store or settings.store.url or default_url(out)
     try:
         # Fail fast, before Prefect starts, when the model or encoder cannot be trusted.

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from pipeline.config import ApproachConfig
+from pipeline.private_files import open_private
 from pipeline.report.charts import fit_svg, trajectory_svg
 from pipeline.schemas import ClientFit, Flag, Passage, SessionEstimate
 from pipeline.sessions.approach import fit_sentence
@@ -181,7 +182,7 @@ def write_report(
         "n_sessions": len(index),
     }
     template = _environment().get_template("report.html.j2")
-    with out_path.open("w", encoding="utf-8") as out:
+    with open_private(out_path) as out:  # evidence passages are note text
         out.writelines(template.generate(**context))
     return out_path
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import create_engine, delete, event, func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
+from pipeline.private_files import private_folder, touch_private
 from pipeline.schemas import Flag, Passage, PassageScores, Session, SessionEstimate
 from pipeline.store.bookkeeping import Bookkeeping
 from pipeline.store.schema import upgrade_schema
@@ -64,6 +65,11 @@ class Store(Bookkeeping):
     def __init__(self, url: str):
         self.url = url
         sqlite = url.startswith("sqlite")
+        database = make_url(url).database if sqlite else None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # SQLite gives its -wal, -shm and -journal files the database file's permissions.
+            private_folder(Path(database).parent)
+            touch_private(Path(database))
         self.engine: Engine = create_engine(
             url, future=True, connect_args={"timeout": 60} if sqlite else {}
         )

@@ -20,6 +20,8 @@ from filelock import FileLock, Timeout
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from pipeline.private_files import private_folder
+
 LOCK_NAME = ".alliance-run.lock"
 
 
@@ -37,7 +39,7 @@ def _holder(info_path: Path) -> str:
 
 @contextmanager
 def _file_lock(path: Path, what: str) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     info_path = path.with_name(path.name + ".holder")
     lock = FileLock(path, timeout=0, thread_local=False)
     try:

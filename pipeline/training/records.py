@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pipeline.private_files import open_private
+
 Split = Literal["train", "validation", "test"]
 
 
@@ -130,7 +132,7 @@ def split_of(group: str, validation_fraction: float = 0.15, test_fraction: float
 def write_labeled_jsonl(passages: list[LabeledPassage], path: Path) -> int:
     """Write passages in the unified labeled-passage format, one JSON object per line:
     ``{text, context, speaker, source, group, labels: {head: class index}}``."""
-    with path.open("w", encoding="utf-8") as handle:
+    with open_private(path) as handle:  # may hold a clinic's note text
         for passage in passages:
             handle.write(json.dumps(asdict(passage), ensure_ascii=False) + "\n")
     return len(passages)

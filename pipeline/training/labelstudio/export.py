@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pipeline.model.classify import contexts_for
 from pipeline.model.heads import ALLIANCE_HEADS, HEAD_BY_NAME, HEADS
+from pipeline.private_files import private_folder
 from pipeline.schemas import Passage, PassageScores
 from pipeline.store.core import Store
 from pipeline.training.labels import LabelsConfig, load_labels
@@ -294,7 +295,7 @@ def export_labelstudio(
     config = labeling_config(heads, labels)
     tasks, summary = build_tasks(store, session_ids, limit, seed, heads, with_predictions)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(out_dir)
     tasks_path, config_path = out_dir / TASKS_FILE, out_dir / CONFIG_FILE
     _write_private(tasks_path, json.dumps(tasks, ensure_ascii=False) + "\n")
     config_path.write_text(config, encoding="utf-8")  # no note text in the config

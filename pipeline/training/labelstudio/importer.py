@@ -26,6 +26,7 @@ from itertools import combinations
 from pathlib import Path
 
 from pipeline.model.heads import HEAD_BY_NAME, HEADS
+from pipeline.private_files import private_folder
 from pipeline.training.labels import class_index
 from pipeline.training.labelstudio.common import TEXT_NAME
 from pipeline.training.records import LabeledPassage, write_labeled_jsonl
@@ -316,7 +317,7 @@ def import_labelstudio(
     paths = [Path(exports)] if isinstance(exports, str | Path) else [Path(p) for p in exports]
     passages, report = import_annotations([read_labelstudio_export(p) for p in paths], source)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(out_path.parent)
     out_path.unlink(missing_ok=True)
     # Owner-only permissions, like the export: the labeled passages hold note text.
     os.close(os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
