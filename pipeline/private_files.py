@@ -40,8 +40,16 @@ def open_private(path: Path, mode: str = "w", encoding: str = "utf-8"):
 
 
 def touch_private(path: Path) -> Path:
-    """Make sure ``path`` exists and is owner-only (e.g. a SQLite database before it opens)."""
+    """Make sure ``path`` exists and is owner-only (e.g. a SQLite database before it opens).
+
+    An existing file is only chmod-ed, never opened: closing any descriptor of a SQLite
+    database releases every POSIX lock the process holds on it, so opening and closing a live
+    database here would let another writer corrupt it.
+    """
     path = Path(path)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass
     os.chmod(path, FILE_MODE)
     return path
