@@ -9,6 +9,7 @@ database file is created owner-only before SQLite first opens it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -47,9 +48,7 @@ def touch_private(path: Path) -> Path:
     database here would let another writer corrupt it.
     """
     path = Path(path)
-    try:
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
-    except FileExistsError:
-        pass
     os.chmod(path, FILE_MODE)
     return path

@@ -79,6 +79,25 @@ def _ssn_any_format(rng: random.Random) -> str:
     return rng.choice(["-", " ", ""]).join(parts)
 
 
+def _ssn_unissued(rng: random.Random) -> str:
+    """SSN-shaped numbers that can never be issued, and well-known test numbers."""
+    area = rng.choice(["000", "666", f"{rng.randint(900, 999)}", "123", "078", "219"])
+    group = rng.choice(["00", f"{rng.randint(1, 99):02d}", "45", "05", "09"])
+    serial = rng.choice(["0000", f"{rng.randint(1, 9999):04d}", "6789", "1120", "9999"])
+    return rng.choice(["-", " ", ""]).join((area, group, serial))
+
+
+def _phone_unassigned(rng: random.Random) -> str:
+    """Phone-shaped numbers that phonenumbers calls invalid (area or exchange 0xx/1xx)."""
+    a, b, c = rng.choice(["000", "011", "123", "199"]), rng.randint(0, 199), rng.randint(0, 9999)
+    return rng.choice(["({a}) {b:03d}-{c:04d}", "{a}-{b:03d}-{c:04d}"]).format(a=a, b=b, c=c)
+
+
+def _email_bare(rng: random.Random) -> str:
+    """An address without a public domain (an intranet or a typo), still an identifier."""
+    return f"{rng.choice(_EMAIL_USERS)}@{rng.choice(['clinicmail', 'localhost', 'mail-server'])}"
+
+
 def _url(rng: random.Random) -> str:
     host = rng.choice(
         ["www.example.org", "portal.example-clinic.com", "example.net", "example.org"]
@@ -130,6 +149,13 @@ _SLOTS: dict[str, tuple[str, Callable[[random.Random], str] | None, Callable]] =
     "PHONE": ("PHONE", None, _phone),
     "SSN": ("SSN", None, _ssn),
     "SSN_CUED": ("SSN", lambda r: r.choice(_SSN_CUES), _ssn_any_format),
+    "SSN_UNISSUED": ("SSN", lambda r: r.choice(_SSN_CUES), _ssn_unissued),
+    "PHONE_UNASSIGNED": (
+        "PHONE",
+        lambda r: r.choice(["phone", "phone:", "cell", "call", "Tel.", "called her at"]),
+        _phone_unassigned,
+    ),
+    "EMAIL_BARE": ("EMAIL", lambda r: r.choice(["email", "e-mail:", "Email address"]), _email_bare),
     "URL": ("URL", None, _url),
     "ADDRESS": ("ADDRESS", None, _address),
     "DOB": ("DOB", lambda r: r.choice(_DOB_CUES), _full_date),
@@ -197,18 +223,22 @@ DEV_POSITIVE = {
         "Homework log was sent from {EMAIL} before session {n}.",
         "Per client, the best contact is {EMAIL}; PHQ-9 today {score}.",
         "Contact sheet: {PHONE} / {EMAIL}.",
+        "Client wrote from {EMAIL_BARE} about the schedule.",
     ],
     "PHONE": [
         "Client can be reached at {PHONE} after {time}.",
         "Emergency contact (sister) {PHONE}, agreed to safety plan.",
         "Left voicemail at {PHONE} re: rescheduling session {n}.",
         "Ph:{PHONE} (ext. {n}), best between {time}-{time}.",
+        "Contact sheet lists {PHONE_UNASSIGNED} for the client's mother.",
     ],
     "SSN": [
         "Intake packet listed {SSN} on page {n}; returned to front desk.",
         "Billing form shows {SSN_CUED} for the claim.",
         "Client read out {SSN_CUED} while completing the disability form.",
         "(SS# {SSN}) appears in the scanned letter from {date}.",
+        "Scanned form: {SSN_UNISSUED} (looks like a test number).",
+        "Intake sheet listed {SSN_UNISSUED} next to the signature.",
     ],
     "URL": [
         "Shared the worksheet at {URL} for practice between sessions.",
@@ -300,6 +330,10 @@ DEV_NEGATIVE = [
     "Got mRNA-1273 booster; Dx F32.1 and F41.1; client sees PCP at {n} Main clinic on Tuesdays.",
     "Treatment window 1/2026-3/2026; billed CPT 90837-95 (telehealth).",
     "Client counts 2,500 steps; scored 14/27 on 2026-03-02 and 9/27 on 2026-03-16.",
+    "PHQ-9 = {score}; client called {n} times about the phone bill.",
+    "Client works at a call center; {n} calls an hour, {n}-{n} breaks.",
+    "Emailed handout (chapter {n}, pp. {n}-{n}); phone session {date} at {time}.",
+    "DSM-5 300.02 (F41.1); ICD-10 Z65.8; step {n} of {n}.",
 ]
 
 TEST_NEGATIVE = [
@@ -434,6 +468,16 @@ PROBE = [
     "Called client at [[PHONE|512-555-0187]]; no answer.",
     "Client posted at [[URL|http://forum.example.org/t/12345]].",
     "Letter sent to [[ADDRESS|77 Old Mill Lane]].",
+    # Cued identifiers whose number could never be issued or is a well-known test number: a
+    # guard on notes that should hold none must still catch them (written before the cued
+    # recognizers, and never tuned on).
+    "SSN [[SSN|123-45-6789]] was on the intake form.",
+    "Intake form listed SSN [[SSN|078-05-1120]] by mistake.",
+    "Social security no. [[SSN|000-12-3456]] appears on the scanned page.",
+    "Her SS# is [[SSN|666 01 2345]], per the benefits letter.",
+    "Client's cell: [[PHONE|555-0100]], texts only.",
+    "Call back at [[PHONE|(000) 123-4567]] per the voicemail.",
+    "E-mail: [[EMAIL|jsmith@clinicmail]] (work account).",
 ]
 
 PROBE_NEGATIVE = [
@@ -457,6 +501,12 @@ PROBE_NEGATIVE = [
     "SRS total 36/40; ORS 24.5.",
     "Discussed apartment 3B noise complaints with the landlord.",
     "Client's birthday is next week and she fears being alone.",
+    "Client works at a call centre and takes about 80 calls a shift.",
+    "PHQ-9 = 16; GAD-7 = 12; C-SSRS negative.",
+    "DSM-5 309.81 (F43.10); ICD-10 Z63.0 noted.",
+    "Step 4 of 12; workbook pages 123-145 assigned.",
+    "Call 988 or text HOME to 741741 in a crisis.",
+    "Sessions on 2026-03-02 and 2026-03-09; phone check-in on 3/16.",
 ]
 
 
@@ -476,5 +526,6 @@ def _parse_probe(line: str) -> Example:
 
 
 def probe_corpus() -> list[Example]:
-    """The hand-written probe: 30 positives in unseen formats, 20 hard negatives."""
+    """The hand-written probe: 37 positives in unseen formats (7 of them cued identifiers that
+    are not valid numbers), 26 hard negatives."""
     return [_parse_probe(line) for line in PROBE + PROBE_NEGATIVE]

@@ -4,9 +4,10 @@ Notes arrive de-identified, but mistakes happen. The guard looks for seven kinds
 (:data:`ENTITIES`) with Presidio recognizers called directly, without an NLP model: Presidio's
 own recognizers for e-mail addresses, phone numbers (``phonenumbers``), US SSNs and URLs, and
 cue-based ``PatternRecognizer``\\ s of ours for street addresses, dates of birth and medical
-record numbers. Dates, scores and counts are everywhere in therapy notes, so a date is a date of
-birth only after a birth cue ("DOB", "born on") and a number is a record number only after a
-record cue ("MRN", "chart no.").
+record numbers, and for SSNs, phone numbers and e-mail addresses after a cue, whose shape is
+enough there, valid or not. Dates, scores and counts are everywhere in therapy notes, so a date
+is a date of birth only after a birth cue ("DOB", "born on") and a number is a record number
+only after a record cue ("MRN", "chart no.").
 
 Everything that reports on a finding (:func:`describe_findings`, :class:`SessionFinding`)
 carries entity types and positions only, never the matched text: leaking the identifier in a
@@ -113,6 +114,22 @@ MRN_REGEX = rf"(?<={_MRN_CUE}{_LINK}#?\s*){_RECORD_ID}"
 # cue word they are not.
 _SSN_CUE = r"(?:\bssn\b|\bsocial\s+security(?:\s*(?:number|no\b\.?|#))?|\bss\s*#)"
 SSN_CUED_REGEX = rf"(?<={_SSN_CUE}{_LINK}#?\s*)\b\d{{3}}([- .]?)\d{{2}}\1\d{{4}}\b"
+
+# After a cue, the shape alone is an identifier, valid or not: Presidio's recognizers drop
+# numbers that could never be issued (SSN area 000 or 666, "123-45-6789") and addresses
+# without a known domain, which is right for open text but wrong for a guard on notes that
+# should hold none. Cues: "SSN", "phone"/"cell"/"call", "e-mail"; DOB and MRN are cued above.
+_PHONE_CUE = (
+    r"(?:\b(?:tele)?phone(?:\s+(?:number|no\b\.?|#))?|\bcell(?:\s+phone)?|\bmobile|\btel\b\.?"
+    r"|\bph\b\.?|\bfax|\bcall(?:ed)?(?:\s+back)?(?:\s+(?:her|him|them|client))?(?:\s+at)?"
+    r"|\btext(?:ed)?(?:\s+at)?)"
+)
+_PHONE_SHAPE = r"(?:(?:\+?1[-. ]?)?\(?\d{3}\)?[-. ]?\d{3}[-. ]?\d{4}|\d{3}[-. ]\d{4})(?![\d-])"
+PHONE_CUED_REGEX = rf"(?<={_PHONE_CUE}{_LINK})(?<![\d-]){_PHONE_SHAPE}"
+_EMAIL_CUE = r"(?:\be-?mail(?:\s+address)?|\bemailed\s+from)"
+EMAIL_CUED_REGEX = (
+    rf"(?<={_EMAIL_CUE}{_LINK})[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?<![.-])"
+)
 
 # Street addresses are matched case-sensitively: a house number, one to four capitalised words
 # (or an ordinal, "5th") and a street suffix, then an optional unit and "City, ST 12345".
@@ -328,14 +345,23 @@ def _build_recognizers(
         Pattern("Non schema URL", rf"(?i)(?<![\w@.-]){base}(?!\w)", 0.5),
     ]
     case_sensitive = re.DOTALL | re.MULTILINE  # Presidio's default adds IGNORECASE
+
+    def cued(entity: str, name: str, regex: str) -> PatternRecognizer:
+        # No validation step: after a cue, the shape is enough (see PHONE_CUED_REGEX).
+        return PatternRecognizer(
+            supported_entity=entity, name=name, patterns=[Pattern(name, regex, 0.85)]
+        )
+
     factories: dict[str, Any] = {
-        "EMAIL": lambda: OfflineEmailRecognizer(),
-        "PHONE": lambda: CheckedPhoneRecognizer(
-            supported_regions=phone_regions, leniency=phone_leniency
+        "EMAIL": lambda: (
+            OfflineEmailRecognizer(),
+            cued("EMAIL_ADDRESS", "CuedEmailRecognizer", EMAIL_CUED_REGEX),
         ),
-        "SSN": lambda: UsSsnRecognizer(
-            patterns=[*UsSsnRecognizer.PATTERNS, Pattern("SSN (cued)", SSN_CUED_REGEX, 0.85)]
+        "PHONE": lambda: (
+            CheckedPhoneRecognizer(supported_regions=phone_regions, leniency=phone_leniency),
+            cued("PHONE_NUMBER", "CuedPhoneRecognizer", PHONE_CUED_REGEX),
         ),
+        "SSN": lambda: (UsSsnRecognizer(), cued("US_SSN", "CuedSsnRecognizer", SSN_CUED_REGEX)),
         "URL": lambda: BoundedUrlRecognizer(patterns=url_patterns),
         "ADDRESS": lambda: PatternRecognizer(
             supported_entity="ADDRESS",
@@ -357,4 +383,8 @@ def _build_recognizers(
             patterns=[Pattern("Cued record number", MRN_REGEX, 0.85)],
         ),
     }
-    return tuple(factories[entity]() for entity in dict.fromkeys(entities))
+    built = []
+    for entity in dict.fromkeys(entities):
+        made = factories[entity]()
+        built += list(made) if isinstance(made, tuple) else [made]
+    return tuple(built)

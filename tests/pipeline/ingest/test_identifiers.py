@@ -173,8 +173,41 @@ def test_identifiers_config_limits_entities_and_scores():
     text = "Mail a@example.com, call 617-555-0142."
     only_email = get_guard(GuardConfig(entities=["EMAIL"]))
     assert [f.entity for f in only_email.find(text)] == ["EMAIL"]
-    strict = get_guard(GuardConfig(min_score=0.5))  # phone matches score 0.4
-    assert [f.entity for f in strict.find(text)] == ["EMAIL"]
+    strict = get_guard(GuardConfig(min_score=0.5))  # uncued phone matches score 0.4
+    assert [f.entity for f in strict.find("Mail a@example.com, 617-555-0142.")] == ["EMAIL"]
+    # After a cue ("call") the shape is enough and scores 0.85, so it survives a stricter floor.
+    assert [f.entity for f in strict.find(text)] == ["EMAIL", "PHONE"]
+
+
+@pytest.mark.parametrize(
+    "text, entity, value",
+    [
+        ("SSN 123-45-6789 was on the intake form.", "SSN", "123-45-6789"),  # a test number
+        ("Intake form listed SSN 078-05-1120.", "SSN", "078-05-1120"),  # the wallet number
+        ("social security no. 000-12-3456 on page 2", "SSN", "000-12-3456"),  # never issued
+        ("Her SS# is 666 01 2345.", "SSN", "666 01 2345"),
+        ("cell (000) 123-4567 for texts", "PHONE", "(000) 123-4567"),
+        ("E-mail: jsmith@clinicmail (work)", "EMAIL", "jsmith@clinicmail"),
+    ],
+)
+def test_identifiers_cue_and_shape_are_enough(text, entity, value):
+    found = [(f.entity, text[f.start : f.end]) for f in get_guard().find(text)]
+    assert found == [(entity, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PHQ-9 = 16; GAD-7 = 12.",
+        "Client works at a call centre and takes 80 calls a shift.",
+        "Call 988 or text HOME to 741741 in a crisis.",
+        "DSM-5 309.81 (F43.10); sertraline 100 mg; step 4 of 12; pages 123-145.",
+        "Sessions 2026-03-02 and 2026-03-09; phone check-in on 3/16 at 10:30.",
+        "Client emailed the worksheet; phone session next week.",
+    ],
+)
+def test_identifiers_cues_alone_are_not_identifiers(text):
+    assert get_guard().find(text) == []
 
 
 def test_identifiers_config_rejects_unknown_keys_and_entities():
