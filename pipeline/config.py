@@ -94,6 +94,12 @@ class IngestConfig(Strict):
             and carriage return in free text (note, turn text, metadata values) before the
             record is CONTROL_CHARACTERS junk. NUL is never accepted.
         identifiers: The residual identifier guard (IDENTIFIER_FOUND).
+        languages: ISO 639-1 codes of the languages scored; a session surely in another is
+            UNSUPPORTED_LANGUAGE (None: every language is scored).
+        language_min_confidence: The detector's least confidence for a quarantine.
+        language_min_chars: Letters a text needs before its language is judged.
+        language_keep_share: A text is kept when at least this share of its characters reads
+            as a supported language (an English note quoting another language).
         fhir_include_psychotherapy_notes: Read FHIR notes marked as psychotherapy notes
             (HIPAA keeps them apart from the record; skipped and counted by default).
     """
@@ -103,7 +109,31 @@ class IngestConfig(Strict):
     max_future_days: int = Field(1, ge=0)
     max_control_char_ratio: float = Field(0.01, ge=0.0, le=1.0)
     identifiers: IdentifierGuardConfig = IdentifierGuardConfig()
+    # Languages the passage model reads (ISO 639-1); a session surely in another one is
+    # UNSUPPORTED_LANGUAGE. null scores every language.
+    languages: list[str] | None = ["en"]
+    language_min_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    language_min_chars: int = Field(40, ge=0)  # letters below which a note is too short to tell
+    # Kept when at least this share of its characters reads as a supported language (mixed text).
+    language_keep_share: float = Field(0.3, ge=0.0, le=1.0)
     fhir_include_psychotherapy_notes: bool = False
+
+    @field_validator("languages")
+    @classmethod
+    def _iso_codes(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        codes = [code.strip().lower() for code in value]
+        bad = [code for code in codes if len(code) != 2 or not code.isalpha()]
+        if bad or not codes:
+            raise ValueError(f"languages must be ISO 639-1 codes such as en or es, got {value}")
+        from lingua import Language  # light: the models load on first use
+
+        known = {language.iso_code_639_1.name.lower() for language in Language.all()}
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise ValueError(f"the language identifier does not know {unknown}")
+        return codes
 
 
 class NlpConfig(Strict):

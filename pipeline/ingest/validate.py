@@ -23,6 +23,7 @@ from pipeline.ingest.dispatch import read_path
 from pipeline.ingest.fhir import FHIR_ERROR_CODES_DOC, FhirOptions, FhirReadStats
 from pipeline.ingest.identifiers import ERROR_CODE as IDENTIFIER_ERROR_CODE
 from pipeline.ingest.identifiers import apply_guard, get_guard
+from pipeline.ingest.language import language_problem
 from pipeline.ingest.records import RawRecord, display_path
 from pipeline.schemas import (
     ID_MAX_CHARS,
@@ -105,6 +106,12 @@ ERROR_CODES_DOC: dict[str, str] = {
         "street address, date of birth or record number (`ingest.identifiers`; the message "
         "names the kinds and positions, never the text). With `policy: redact` the session is "
         "kept with placeholders instead."
+    ),
+    "UNSUPPORTED_LANGUAGE": (
+        "The note or transcript reads, with confidence, as a language outside "
+        "`ingest.languages` (default English): the model would score it as if it were English. "
+        "Texts under `ingest.language_min_chars` letters are never judged; set "
+        "`ingest.languages` to null (or add the language) to score it anyway."
     ),
     "UNEXPECTED_ERROR": (
         "A bug: reading or validating the record raised an unexpected exception (named in the "
@@ -289,6 +296,9 @@ def validate_record(
         return reject(
             "FUTURE_DATE", f"session_date is more than {days} day{'s' * (days != 1)} after today"
         )
+    problem = language_problem(session, limits)
+    if problem:
+        return reject(*problem)
     if limits.identifiers.policy != "off":
         guarded = apply_guard(session, get_guard(limits.identifiers))
         if guarded.session is None:
