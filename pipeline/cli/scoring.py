@@ -23,6 +23,7 @@ from pipeline.cli.common import (
     load_settings,
     private_environment,
 )
+from pipeline.cli.watchdog import start_watchdog
 
 
 class TaskRunnerName(StrEnum):
@@ -198,6 +199,8 @@ def _run_flow(
     from pipeline.store.locking import RunLockedError
 
     private_folder(out)
+    # Prefect's temporary server (and a temporary Dask cluster) must not outlive a SIGKILL.
+    start_watchdog()
     url = store or settings.store.url or default_url(out)
     try:
         # Fail fast, before Prefect starts, when the model or encoder cannot be trusted.
@@ -260,6 +263,7 @@ def deploy(
     """
     private_environment()
     settings = load_settings(config, overrides, model)
+    start_watchdog()
     from pipeline.deploy import nightly_deployment
     from pipeline.store.core import default_url
 
