@@ -29,9 +29,16 @@ import time
 from pathlib import Path
 
 from pipeline.config import IngestConfig
-from pipeline.ingest.language import detect, supported_share
+from pipeline.ingest.language import detect, language_problem
+from pipeline.schemas import Session
 
 ROOT = Path(__file__).resolve().parents[1]
+_NOTE_FIELDS = {
+    "session_id": "s",
+    "client_id": "c",
+    "clinician_id": "t",
+    "session_date": "2026-03-02",
+}
 STOP = set(
     [
         "the",
@@ -95,13 +102,13 @@ def baseline_is_english(text: str) -> bool:
 
 
 def guard_is_english(text: str, min_confidence: float, min_chars: int, keep_share: float) -> bool:
-    """What :func:`pipeline.ingest.language.language_problem` decides, with these settings."""
-    if sum(c.isalpha() for c in text) < min_chars:
-        return True
-    language, confidence = detect(text, ("en",))
-    if language == "en" or confidence < min_confidence:
-        return True
-    return supported_share(text, ("en",)) >= keep_share
+    """What the pipeline's guard decides for ``text`` as a note, with these settings."""
+    settings = IngestConfig(
+        language_min_confidence=min_confidence,
+        language_min_chars=min_chars,
+        language_keep_share=keep_share,
+    )
+    return language_problem(Session(**_NOTE_FIELDS, note=text), settings) is None
 
 
 def rates(is_english, foreign: list[str], english: list[str]) -> dict:

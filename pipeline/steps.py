@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pipeline.ingest.validate import iter_outcomes, read_paths
 from pipeline.model.classify import score_passages
 from pipeline.nlp.factory import cached_nlp
 from pipeline.nlp.segment import segment_sessions
-from pipeline.schemas import Quarantined, Session
+from pipeline.schemas import Passage, PassageScores, Quarantined, Session, SessionEstimate
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.estimator import estimate_sessions, session_row
 from pipeline.sessions.features import SIGNAL_NAMES, pooled_vectors, session_vector
@@ -88,6 +89,69 @@ def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run
     }
 
 
+@dataclass
+class ScoredSession:
+    """One session's results before they are stored: what :func:`score_step` commits."""
+
+    pairs: list[tuple[Passage, PassageScores]]  # passages with their scores, in order
+    row: np.ndarray  # the session estimator's input: named signals, then pooled vectors
+    signals: dict[str, float]  # the named signals, stored with the estimate
+    estimate: SessionEstimate  # with its structure and kind of text
+
+
+def _untimed(_stage: str, function, *args):
+    return function(*args)
+
+
+def score_sessions(
+    sessions: Sequence[Session], model: AllianceModel, config: AllianceConfig, timed=_untimed
+) -> dict[str, ScoredSession]:
+    """Segment, classify and estimate a batch of sessions, storing nothing.
+
+    Args:
+        sessions: The batch (one ``nlp.pipe`` stream and one model batch stream).
+        model: The loaded model.
+        config: Run config (sections, structure settings).
+        timed: ``timed(stage, function, *args)`` runs a stage ("segment", "classify",
+            "estimate"); :func:`score_step` passes one that adds up the seconds.
+
+    Returns:
+        Session id -> its results, in the order of ``sessions``.
+    """
+    nlp = cached_nlp(Path(config.nlp.sections_file), config.nlp.default_section)
+    segmented = timed("segment", lambda items: list(segment_sessions(items, nlp)), sessions)
+    passages = [passage for _, session_passages in segmented for passage in session_passages]
+    scores, vectors = timed("classify", score_passages, passages, model.scorer)
+    offsets = np.cumsum([0] + [len(p) for _, p in segmented])
+    width = vectors.shape[1] * 2 if len(passages) else 0
+    rows, signals, pairs = {}, {}, {}
+    for i, (session, session_passages) in enumerate(segmented):
+        sid = session.session_id
+        pairs[sid] = [(p, scores[p.passage_id]) for p in session_passages]
+        named = session_row(pairs[sid])
+        pooled = pooled_vectors(vectors[offsets[i] : offsets[i + 1]])
+        if len(pooled) == 0 and width:  # a session without passages: neutral vector part
+            pooled = np.zeros(width)
+        rows[sid] = session_vector(named, pooled)
+        signals[sid] = dict(zip(SIGNAL_NAMES, np.round(named, 5).tolist()))
+    counts = {sid: len(p) for sid, p in pairs.items()}
+    estimates = timed(
+        "estimate", estimate_sessions, sessions, rows, counts, model.estimator, model.version
+    )
+    kinds = {session.session_id: session.kind for session in sessions}
+    out = {}
+    for estimate in estimates:
+        sid = estimate.session_id
+        estimate.kind = kinds[sid]
+        estimate.structure = session_structure(
+            [scores for _, scores in pairs[sid]],
+            [passage.speaker for passage, _ in pairs[sid]],
+            config.approach.min_activity,
+        )
+        out[sid] = ScoredSession(pairs[sid], rows[sid], signals[sid], estimate)
+    return out
+
+
 def score_step(
     session_ids: Sequence[str], config: AllianceConfig, store: Store, run_id: str
 ) -> dict:
@@ -101,7 +165,6 @@ def score_step(
         scored, and seconds spent per stage.
     """
     model = load_model(config)
-    nlp = cached_nlp(Path(config.nlp.sections_file), config.nlp.default_section)
     ids = list(session_ids)
     size = config.run.sessions_per_batch
     done = {"sessions": 0, "skipped": 0, "passages": 0}
@@ -116,53 +179,19 @@ def score_step(
     for begin in range(0, len(ids), size):
         chunk = ids[begin : begin + size]
         hashes = store.content_hashes(chunk)
-        sessions = store.sessions(chunk)
-        segmented = timed("segment", lambda items: list(segment_sessions(items, nlp)), sessions)
-        passages = [passage for _, session_passages in segmented for passage in session_passages]
-        scores, vectors = timed("classify", score_passages, passages, model.scorer)
-        offsets = np.cumsum([0] + [len(p) for _, p in segmented])
-        width = vectors.shape[1] * 2 if len(passages) else 0
-        rows, signals, pairs = {}, {}, {}
-        for i, (session, session_passages) in enumerate(segmented):
-            sid = session.session_id
-            pairs[sid] = [(p, scores[p.passage_id]) for p in session_passages]
-            named = session_row(pairs[sid])
-            pooled = pooled_vectors(vectors[offsets[i] : offsets[i + 1]])
-            if len(pooled) == 0 and width:  # a session without passages: neutral vector part
-                pooled = np.zeros(width)
-            rows[sid] = session_vector(named, pooled)
-            signals[sid] = dict(zip(SIGNAL_NAMES, np.round(named, 5).tolist()))
-        counts = {sid: len(p) for sid, p in pairs.items()}
-        kinds = {session.session_id: session.kind for session in sessions}
-        estimates = timed(
-            "estimate",
-            estimate_sessions,
-            sessions,
-            rows,
-            counts,
-            model.estimator,
-            model.version,
-        )
-        for estimate in estimates:
-            sid = estimate.session_id
-            estimate.kind = kinds[sid]
-            estimate.structure = session_structure(
-                [scores for _, scores in pairs[sid]],
-                [passage.speaker for passage, _ in pairs[sid]],
-                config.approach.min_activity,
-            )
+        for sid, item in score_sessions(store.sessions(chunk), model, config, timed).items():
             committed = timed(
                 "commit",
                 store.commit_session,
                 hashes[sid],
-                pairs[sid],
-                rows[sid][len(SIGNAL_NAMES) :],
-                estimate,
-                signals[sid],
+                item.pairs,
+                item.row[len(SIGNAL_NAMES) :],
+                item.estimate,
+                item.signals,
                 run_id,
             )
             done["sessions" if committed else "skipped"] += 1
-            done["passages"] += counts[sid] if committed else 0
+            done["passages"] += len(item.pairs) if committed else 0
     return {**done, "seconds": {k: round(v, 3) for k, v in seconds.items()}}
 
 

@@ -24,7 +24,7 @@ from pipeline.cli.common import (
     load_settings,
     private_environment,
 )
-from pipeline.config import REPO_ROOT, ConfigError
+from pipeline.config import ConfigError
 
 
 def train(
@@ -222,21 +222,12 @@ def _print_structure(model: Path, data: Path, split: str, splits, settings) -> N
     from pipeline.sessions.alliance_model import AllianceModel
     from pipeline.training.corpora import read_corpora
     from pipeline.training.labels import load_labels
-    from pipeline.training.structure import conversation_structure, note_session_structure
+    from pipeline.training.structure import structure_checks
 
-    loaded = AllianceModel.load(model, settings.encoder)
     passages = read_corpora(data, ["annomi", "esconv"], load_labels())
-    figures = conversation_structure(
-        loaded.scorer, passages, splits, settings.approach.min_activity
-    )
-    fixtures = REPO_ROOT / "data" / "fixtures"
     note_split = "dev" if split == "validation" else "test"
-    figures |= note_session_structure(
-        loaded,
-        fixtures / "note_sessions.jsonl",
-        fixtures / "note_session_labels.csv",
-        settings,
-        note_split,
+    figures = structure_checks(
+        AllianceModel.load(model, settings.encoder), passages, splits, settings, note_split
     )
     view = Table(title="session structure (0-1) and approach fit")
     for column in ("check", "n", "Spearman [95%] / calls"):

@@ -31,6 +31,7 @@ CANDIDATES = (
 )  # fmt: skip
 
 
+@functools.cache
 def known_languages() -> dict[str, object]:
     """ISO 639-1 code -> lingua ``Language``, for every language the detector knows."""
     from lingua import Language
@@ -39,18 +40,18 @@ def known_languages() -> dict[str, object]:
 
 
 @functools.lru_cache(maxsize=4)
-def _detector(languages: tuple[str, ...]):
+def _detector(supported: tuple[str, ...]):
+    """The detector over the supported languages and the known :data:`CANDIDATES`."""
     from lingua import LanguageDetectorBuilder
 
     known = known_languages()
-    return LanguageDetectorBuilder.from_languages(*(known[c] for c in languages)).build()
+    codes = sorted(c for c in {*CANDIDATES, *supported} if c in known)
+    return LanguageDetectorBuilder.from_languages(*(known[c] for c in codes)).build()
 
 
 def detect(text: str, supported: Sequence[str] = ("en",)) -> tuple[str, float]:
     """The most likely language of ``text`` (ISO 639-1) and the detector's confidence, 0-1."""
-    known = known_languages()
-    languages = tuple(sorted(c for c in {*CANDIDATES, *supported} if c in known))
-    values = _detector(languages).compute_language_confidence_values(text)
+    values = _detector(tuple(supported)).compute_language_confidence_values(text)
     if not values:
         return "", 0.0
     best = values[0]
@@ -60,9 +61,7 @@ def detect(text: str, supported: Sequence[str] = ("en",)) -> tuple[str, float]:
 def supported_share(text: str, supported: Sequence[str] = ("en",)) -> float:
     """Share of ``text``'s characters that read as a supported language when the detector
     splits a mixed text into its languages (an English note quoting Polish stays English)."""
-    known = known_languages()
-    languages = tuple(sorted(c for c in {*CANDIDATES, *supported} if c in known))
-    segments = _detector(languages).detect_multiple_languages_of(text)
+    segments = _detector(tuple(supported)).detect_multiple_languages_of(text)
     total = sum(s.end_index - s.start_index for s in segments)
     if not total:
         return 0.0

@@ -22,22 +22,12 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.stats import rankdata
 
 from pipeline.config import ApproachConfig
 from pipeline.schemas import ClientFit, SessionEstimate
 
 MIN_DISTINCT = 3  # a bootstrap resample needs this many distinct sessions to say anything
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share their mean rank), 0-based."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), dtype=float)
-    ranks[order] = np.arange(len(values), dtype=float)
-    for value in np.unique(values):
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
-    return ranks
 
 
 def _residuals(values: np.ndarray, control: np.ndarray) -> np.ndarray:
@@ -49,7 +39,7 @@ def _residuals(values: np.ndarray, control: np.ndarray) -> np.ndarray:
 def partial_spearman(y: Sequence[float], x: Sequence[float], t: Sequence[float]) -> float | None:
     """Spearman correlation of ``y`` and ``x`` with ``t`` partialled out, or None when either
     has no variation left once ``t`` is removed."""
-    y_rank, x_rank, t_rank = (_ranks(np.asarray(v, dtype=float)) for v in (y, x, t))
+    y_rank, x_rank, t_rank = (rankdata(np.asarray(v, dtype=float)) for v in (y, x, t))
     y_left, x_left = _residuals(y_rank, t_rank), _residuals(x_rank, t_rank)
     spread = np.sqrt((y_left**2).sum() * (x_left**2).sum())
     if spread < 1e-9 or min(np.abs(y_left).max(), np.abs(x_left).max()) < 1e-9:

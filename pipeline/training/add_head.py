@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,20 +24,26 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.config import REPO_ROOT, AllianceConfig
+from pipeline.config import AllianceConfig
 from pipeline.model.artifacts import write_manifest
 from pipeline.model.folder import TransformerScorer, load_passage_model
 from pipeline.model.heads import HEAD_BY_NAME, STYLE_HEAD
-from pipeline.model.network import probabilities, save_transformer
+from pipeline.model.network import save_transformer
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.training.data import NoteFiles, load_passages
-from pipeline.training.evaluate import macro_f1_by_head, macro_f1_interval, tfidf_baseline
-from pipeline.training.head_refit import _fit, _score, _training_sample, _vectors
+from pipeline.training.evaluate import macro_f1, macro_f1_interval, tfidf_baseline
+from pipeline.training.head_refit import (
+    _fit,
+    _score,
+    _training_sample,
+    _vectors,
+    layer_probabilities,
+)
 from pipeline.training.labels import LabelsConfig, load_labels
 from pipeline.training.model_card import write_model_card
 from pipeline.training.records import LabeledPassage
 from pipeline.training.registry import git_sha
-from pipeline.training.structure import conversation_structure, note_session_structure
+from pipeline.training.structure import structure_checks
 
 # A new head starts from nothing, so weaker penalties than a refit's are tried too (measured on
 # style: validation score 0.712 at C = 0.01 with ESConv capped at 6,000; 0.728 at C = 0.0003
@@ -51,12 +58,6 @@ def corpora_labeling(labels: LabelsConfig, head: str) -> list[str]:
         for name in type(labels.corpora).model_fields
         if any(head in rule.then for rule in labels.corpus(name).rules)
     )
-
-
-def _layer_probabilities(name: str, vectors: np.ndarray, weight, bias) -> dict[str, np.ndarray]:
-    logits = vectors @ weight.T + bias
-    values = torch.from_numpy(logits[:, 0] if HEAD_BY_NAME[name].binary else logits)
-    return probabilities({name: values})
 
 
 def _test_figures(
@@ -77,8 +78,7 @@ def _test_figures(
         entry = {"n": len(rows), "groups": len(set(groups))}
         for label, table in (("model", predicted), ("tfidf", baseline)):
             guess = table[name][rows].argmax(1)
-            score = macro_f1_by_head({name: table[name][rows]}, [{name: t} for t in truth], groups)
-            entry[label] = score[name]["all"]
+            entry[label] = macro_f1(np.asarray(truth), guess)
             entry[f"{label}_95"] = list(macro_f1_interval(truth, guess, groups))
         figures[source] = entry
     return figures
@@ -159,7 +159,7 @@ def add_head(
     model.settings.heads[head] = list(HEAD_BY_NAME[head].classes)
     test_vectors = _vectors(model, tokenize, test, bf16)
     test_figures = _test_figures(
-        head, _layer_probabilities(head, test_vectors, weight, bias), test, sample
+        head, layer_probabilities(head, test_vectors @ weight.T + bias), test, sample
     )
     report = {
         "recipe": (
@@ -170,45 +170,27 @@ def add_head(
         "validation_score": round(score, 4),
         "validation_by_source": by_source,
         "test": test_figures,
-        "train_passages": dict(sorted(_count(sample).items())),
-        "validation_passages": dict(sorted(_count(valid).items())),
-        "test_passages": dict(sorted(_count(test).items())),
+        "train_passages": _per_source(sample),
+        "validation_passages": _per_source(valid),
+        "test_passages": _per_source(test),
         "seconds": round(time.perf_counter() - start, 1),
     }
     metadata = _write_folder(
         Path(model_dir), Path(out_dir), model, passage_model.manifest, head, report, version
     )
     if head == STYLE_HEAD:  # the session-level check of what the head is for
-        metadata["metrics"]["structure"] = structure_figures(
-            Path(out_dir), config, [p for name in ("test",) for p in splits[name]]
+        checks = structure_checks(
+            AllianceModel.load(out_dir, config.encoder), splits["test"], ("test",), config, "test"
         )
+        metadata["metrics"]["structure"] = {k: v for k, v in checks.items() if "spearman" in v}
         write_model_card(Path(out_dir), metadata)
         write_manifest(Path(out_dir), metadata)
         report["structure"] = metadata["metrics"]["structure"]
     return report
 
 
-def structure_figures(folder: Path, config: AllianceConfig, test: Sequence[LabeledPassage]):
-    """Held-out session structure of a folder: public test conversations against their coded
-    directive share, and the labeled note sessions' test split against ``structure_1to5``."""
-    model = AllianceModel.load(folder, config.encoder)
-    figures = conversation_structure(model.scorer, test, ("test",), config.approach.min_activity)
-    fixtures = REPO_ROOT / "data" / "fixtures"
-    notes = note_session_structure(
-        model,
-        fixtures / "note_sessions.jsonl",
-        fixtures / "note_session_labels.csv",
-        config,
-        "test",
-    )
-    return figures | {k: v for k, v in notes.items() if "spearman" in v}
-
-
-def _count(passages: Sequence[LabeledPassage]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for passage in passages:
-        counts[passage.source] = counts.get(passage.source, 0) + 1
-    return counts
+def _per_source(passages: Sequence[LabeledPassage]) -> dict[str, int]:
+    return dict(sorted(Counter(p.source for p in passages).items()))
 
 
 def _write_folder(

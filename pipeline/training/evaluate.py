@@ -38,14 +38,15 @@ def macro_f1_by_head(
         by_source: dict[str, list[int]] = defaultdict(list)
         for position, i in enumerate(rows):
             by_source[sources[i]].append(position)
-        entry = {"all": _f1(truth, predicted), "n": len(rows)}
+        entry = {"all": macro_f1(truth, predicted), "n": len(rows)}
         for source, positions in sorted(by_source.items()):
-            entry[source] = _f1(truth[positions], predicted[positions])
+            entry[source] = macro_f1(truth[positions], predicted[positions])
         out[head.name] = entry
     return out
 
 
-def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+def macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Macro-F1 of predicted against true class indices, rounded to 4 places."""
     return round(float(f1_score(truth, predicted, average="macro", zero_division=0)), 4)
 
 
@@ -171,7 +172,7 @@ def macro_f1_interval(
     values = []
     for _ in range(resamples):
         rows = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
-        values.append(_f1(truth[rows], predicted[rows]))
+        values.append(macro_f1(truth[rows], predicted[rows]))
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return round(float(low), 4), round(float(high), 4)

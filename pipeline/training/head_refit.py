@@ -56,15 +56,20 @@ def _layer_logits(layer: torch.nn.Linear, vectors: np.ndarray) -> np.ndarray:
     return vectors @ weight.T + bias
 
 
+def layer_probabilities(name: str, logits: np.ndarray) -> dict[str, np.ndarray]:
+    """Class probabilities from one head's raw logits, through the model's own link (sigmoid
+    or softmax; binary heads give one logit per row)."""
+    values = torch.from_numpy(logits[:, 0] if HEAD_BY_NAME[name].binary else logits)
+    return probabilities({name: values})
+
+
 def _score(
     name: str, logits: np.ndarray, passages: Sequence[LabeledPassage]
 ) -> tuple[float, dict[str, float]]:
     """The head's validation score (mean per-source macro-F1) and its per-source macro-F1, on
     passages that all carry the head's label."""
-    # The model's own link (sigmoid or softmax); binary heads give one logit per row.
-    values = torch.from_numpy(logits[:, 0] if HEAD_BY_NAME[name].binary else logits)
     entry = macro_f1_by_head(
-        probabilities({name: values}),
+        layer_probabilities(name, logits),
         [{name: p.labels[name]} for p in passages],  # this head only: the others are not scored
         [p.source for p in passages],
     )[name]

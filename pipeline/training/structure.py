@@ -21,17 +21,18 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from pipeline.config import AllianceConfig
-from pipeline.model.classify import score_passages, to_scores
+from pipeline.config import REPO_ROOT, AllianceConfig
+from pipeline.model.classify import to_scores
 from pipeline.model.folder import PassageScorer
-from pipeline.nlp.factory import cached_nlp
-from pipeline.nlp.segment import segment_sessions
 from pipeline.schemas import Session, SessionEstimate
 from pipeline.sessions.approach import client_fit
 from pipeline.sessions.structure import session_structure
+from pipeline.steps import score_sessions
 from pipeline.training.records import LabeledPassage, split_for
 
 DIRECTIVE, EXPLORATORY = 0, 1  # class indices of the style head
+NOTE_SESSIONS = REPO_ROOT / "data" / "fixtures" / "note_sessions.jsonl"
+NOTE_SESSION_LABELS = REPO_ROOT / "data" / "fixtures" / "note_session_labels.csv"
 MIN_CODED_TURNS = 3  # a conversation needs this many coded clinician turns to be compared
 
 
@@ -134,9 +135,6 @@ def note_session_structure(
         config: Run config (sections, structure and fit settings).
         split: ``dev``, ``test`` or ``all``.
     """
-    from pipeline.sessions.estimator import estimate_sessions, session_row
-    from pipeline.sessions.features import pooled_vectors, session_vector
-
     labels = read_session_labels(labels_path)
     sessions = [
         Session.model_validate_json(line)
@@ -144,28 +142,7 @@ def note_session_structure(
         if line.strip()
     ]
     sessions = [s for s in sessions if split == "all" or labels[s.session_id]["split"] == split]
-    nlp = cached_nlp(Path(config.nlp.sections_file), config.nlp.default_section)
-    segmented = list(segment_sessions(sessions, nlp))
-    passages = [p for _, items in segmented for p in items]
-    scores, vectors = score_passages(passages, model.scorer)
-    rows, counts, structures, start = {}, {}, {}, 0
-    for session, items in segmented:
-        pairs = [(p, scores[p.passage_id]) for p in items]
-        rows[session.session_id] = session_vector(
-            session_row(pairs), pooled_vectors(vectors[start : start + len(items)])
-        )
-        start += len(items)
-        counts[session.session_id] = len(items)
-        structures[session.session_id] = session_structure(
-            [s for _, s in pairs], [p.speaker for p, _ in pairs], config.approach.min_activity
-        )
-    estimates = estimate_sessions(
-        sessions, rows, counts, model.estimator, getattr(model, "version", "model")
-    )
-    kinds = {session.session_id: session.kind for session in sessions}
-    for estimate in estimates:
-        estimate.structure = structures[estimate.session_id]
-        estimate.kind = kinds[estimate.session_id]
+    estimates = [item.estimate for item in score_sessions(sessions, model, config).values()]
     both = [
         (e.structure, labels[e.session_id]["structure_1to5"])
         for e in estimates
@@ -198,3 +175,17 @@ def note_session_structure(
         "clients": calls,
     }
     return result
+
+
+def structure_checks(
+    model,
+    passages: Sequence[LabeledPassage],
+    splits: Sequence[str],
+    config: AllianceConfig,
+    note_split: str,
+) -> dict[str, dict]:
+    """Every check above for a loaded model: the public conversations of ``splits`` among
+    ``passages``, and the labeled note sessions of ``note_split`` (``dev`` or ``test``)."""
+    figures = conversation_structure(model.scorer, passages, splits, config.approach.min_activity)
+    notes = note_session_structure(model, NOTE_SESSIONS, NOTE_SESSION_LABELS, config, note_split)
+    return figures | notes
