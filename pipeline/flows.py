@@ -214,6 +214,8 @@ def run_pipeline(
                 "new_or_amended": ingested["new_or_amended"],
                 "quarantined": ingested["quarantined"],
                 "exact_repeats_dropped": ingested["repeats"],
+                # Kinds and counts only (policy redact): the redacted text is in the store.
+                "identifiers_redacted": ingested["identifiers_redacted"],
                 "sessions_pending": len(ids),
                 "sessions_scored": scored["sessions"],
                 "sessions_skipped": scored["skipped"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,6 +59,7 @@ def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run
     counts = dict.fromkeys(("valid", "quarantined", "repeats", "new_or_amended"), 0)
     sessions: list[tuple[str, Session]] = []
     quarantined: list[Quarantined] = []
+    redacted: Counter[str] = Counter()  # identifiers redacted by the guard, by kind
 
     def flush() -> None:
         by_source: dict[str, list[Session]] = {}
@@ -69,7 +71,7 @@ def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run
         sessions.clear()
         quarantined.clear()
 
-    for source, _, outcome in iter_outcomes(records, config.ingest):
+    for source, _, outcome in iter_outcomes(records, config.ingest, redactions=redacted):
         if outcome is None:
             counts["repeats"] += 1
         elif isinstance(outcome, Quarantined):
@@ -84,6 +86,7 @@ def ingest_step(paths: Sequence[Path], config: AllianceConfig, store: Store, run
     return {
         **counts,
         "read": counts["valid"] + counts["quarantined"],
+        "identifiers_redacted": dict(sorted(redacted.items())),
         "fhir": fhir_stats.as_dict() if fhir_stats.resources else {},
         "session_ids": store.pending_session_ids(load_model(config).version),
     }

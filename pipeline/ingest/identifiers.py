@@ -1,13 +1,14 @@
 """Residual identifier guard: finds identifiers that de-identification missed.
 
-Notes arrive de-identified, but mistakes happen. The guard looks for seven kinds of identifier
+Notes arrive de-identified, but mistakes happen. The guard looks for eight kinds of identifier
 (:data:`ENTITIES`) with Presidio recognizers called directly, without an NLP model: Presidio's
 own recognizers for e-mail addresses, phone numbers (``phonenumbers``), US SSNs and URLs, and
 cue-based ``PatternRecognizer``\\ s of ours for street addresses, dates of birth and medical
 record numbers, and for SSNs, phone numbers and e-mail addresses after a cue, whose shape is
 enough there, valid or not. Dates, scores and counts are everywhere in therapy notes, so a date
 is a date of birth only after a birth cue ("DOB", "born on") and a number is a record number
-only after a record cue ("MRN", "chart no.").
+only after a record cue ("MRN", "chart no."). Left-over person names (``PERSON``) come from
+:mod:`pipeline.ingest.names` (cue words and Faker's name lists) and have a policy of their own.
 
 Everything that reports on a finding (:func:`describe_findings`, :class:`SessionFinding`)
 carries entity types and positions only, never the matched text: leaking the identifier in a
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.config import IDENTIFIER_ENTITIES as ENTITIES
 from pipeline.config import IdentifierGuardConfig as GuardConfig
+from pipeline.ingest.names import get_finder
 from pipeline.schemas import Session
 
 if TYPE_CHECKING:
@@ -188,17 +190,29 @@ class IdentifierGuard:
 
     def __init__(self, config: GuardConfig | None = None) -> None:
         self.config = config or GuardConfig()
+        entities = [e for e in self.config.entities if self.policy_for(e) != "off"]
+        # Kinds whose policy is off are not looked for at all.
         self._recognizers = _build_recognizers(
-            tuple(self.config.entities),
+            tuple(entities),
             tuple(self.config.phone_regions),
             self.config.phone_leniency,
+            tuple(self.config.person_allow),
         )
+
+    def policy_for(self, entity: str) -> str:
+        """``quarantine``, ``redact`` or ``off`` for findings of ``entity``."""
+        return self.config.person_policy if entity == "PERSON" else self.config.policy
+
+    @property
+    def active(self) -> bool:
+        """Whether any kind is looked for (every policy ``off`` skips the guard)."""
+        return guard_active(self.config)
 
     def find(self, text: str) -> list[Finding]:
         """Identifiers in ``text``, non-overlapping and sorted by start.
 
         Where spans overlap, the higher score wins, then the longer span (an e-mail's domain is
-        also a URL; the e-mail is validated and scores higher).
+        also a URL; the e-mail is validated and scores higher); a PERSON span loses to any other.
         """
         candidates = []
         for recognizer in self._recognizers:
@@ -212,7 +226,8 @@ class IdentifierGuard:
                     while end > start and text[end - 1] in _TRAILING_PUNCTUATION:
                         end -= 1
                 candidates.append(Finding(entity, start, end, round(result.score, 3)))
-        candidates.sort(key=lambda f: (-f.score, f.start - f.end, f.start))
+        # A name loses to any other kind it overlaps ("P.O. Box 778" is an address).
+        candidates.sort(key=lambda f: (f.entity == "PERSON", -f.score, f.start - f.end, f.start))
         kept: list[Finding] = []
         for finding in candidates:
             if all(finding.end <= k.start or finding.start >= k.end for k in kept):
@@ -224,6 +239,12 @@ class IdentifierGuard:
         for finding in reversed(self.find(text)):
             text = text[: finding.start] + PLACEHOLDERS[finding.entity] + text[finding.end :]
         return text
+
+
+def guard_active(config: GuardConfig) -> bool:
+    """Whether ``config`` looks for anything (without building the recognizers)."""
+    person = config.person_policy != "off" and "PERSON" in config.entities
+    return person or (config.policy != "off" and any(e != "PERSON" for e in config.entities))
 
 
 def get_guard(config: GuardConfig | None = None) -> IdentifierGuard:
@@ -283,19 +304,22 @@ def describe_findings(findings: list[SessionFinding] | tuple[SessionFinding, ...
 
 
 def apply_guard(session: Session, guard: IdentifierGuard) -> GuardResult:
-    """Apply the guard's policy to one validated session.
+    """Apply the guard's policies to one validated session.
+
+    Each finding follows the policy of its kind (``PERSON``: ``person_policy``; the others:
+    ``policy``); kinds that are ``off`` are not looked for.
 
     Returns:
-        ``quarantine``: ``session`` None when anything was found; ``redact``: the redacted copy;
-        ``off``: the session unchanged, unscreened. ``message`` is text-free in every case.
+        ``session`` None when any finding's policy is ``quarantine``; otherwise the copy with
+        every finding redacted (unchanged when nothing was found). ``message`` is text-free.
     """
-    if guard.config.policy == "off":
+    if not guard.active:
         return GuardResult(session, (), "")
     findings = tuple(screen_session(session, guard))
     if not findings:
         return GuardResult(session, (), "")
     message = describe_findings(findings)
-    if guard.config.policy == "quarantine":
+    if any(guard.policy_for(f.entity) == "quarantine" for f in findings):
         return GuardResult(None, findings, message)
     return GuardResult(redact_session(session, guard), findings, message)
 
@@ -305,10 +329,13 @@ def apply_guard(session: Session, guard: IdentifierGuard) -> GuardResult:
 
 @functools.lru_cache(maxsize=8)
 def _build_recognizers(
-    entities: tuple[str, ...], phone_regions: tuple[str, ...], phone_leniency: int
+    entities: tuple[str, ...],
+    phone_regions: tuple[str, ...],
+    phone_leniency: int,
+    person_allow: tuple[str, ...] = (),
 ) -> tuple[EntityRecognizer, ...]:
     import tldextract
-    from presidio_analyzer import Pattern, PatternRecognizer
+    from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
     from presidio_analyzer.predefined_recognizers import (
         EmailRecognizer,
         PhoneRecognizer,
@@ -337,6 +364,21 @@ def _build_recognizers(
             host, _, path = pattern_text.partition("/")
             tld = host.rsplit(".", 1)[-1]
             return not tld.islower() or (tld not in _COMMON_TLDS and not path)
+
+    class PersonNameRecognizer(EntityRecognizer):
+        """Presidio's face for :class:`pipeline.ingest.names.PersonFinder`."""
+
+        def __init__(self) -> None:
+            super().__init__(supported_entities=["PERSON"], name="PersonNameRecognizer")
+            self.finder = get_finder(person_allow)
+
+        def load(self) -> None:  # the name lists load in get_finder
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):
+            return [
+                RecognizerResult("PERSON", s, e, score) for s, e, score in self.finder.find(text)
+            ]
 
     base = UrlRecognizer.BASE_URL_REGEX
     # Presidio's URL patterns have no word boundaries, so "sleep.Client" would match "sleep.cl".
@@ -382,6 +424,7 @@ def _build_recognizers(
             name="MedicalRecordNumberRecognizer",
             patterns=[Pattern("Cued record number", MRN_REGEX, 0.85)],
         ),
+        "PERSON": PersonNameRecognizer,
     }
     built = []
     for entity in dict.fromkeys(entities):

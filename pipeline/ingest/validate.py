@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from pipeline.config import IngestConfig
 from pipeline.ingest.dispatch import read_path
 from pipeline.ingest.fhir import FHIR_ERROR_CODES_DOC, FhirOptions, FhirReadStats
 from pipeline.ingest.identifiers import ERROR_CODE as IDENTIFIER_ERROR_CODE
-from pipeline.ingest.identifiers import apply_guard, get_guard
+from pipeline.ingest.identifiers import apply_guard, get_guard, guard_active
 from pipeline.ingest.language import language_problem
 from pipeline.ingest.records import RawRecord, display_path
 from pipeline.schemas import (
@@ -253,7 +254,10 @@ def _text_problem(session: Session, limits: IngestConfig) -> tuple[str, str] | N
 
 
 def validate_record(
-    record: RawRecord, limits: IngestConfig, today: dt.date | None = None
+    record: RawRecord,
+    limits: IngestConfig,
+    today: dt.date | None = None,
+    redactions: Counter | None = None,
 ) -> Session | Quarantined:
     """Validate one raw record against the input contract and the configured limits.
 
@@ -261,6 +265,7 @@ def validate_record(
         record: A reader's record (parsed data or a read error).
         limits: Size, date and text limits.
         today: The date FUTURE_DATE is measured from; ``dt.date.today()`` when None.
+        redactions: Counts identifiers redacted by the guard, by kind, when given.
 
     Returns:
         The session, or a quarantine record whose message carries no input values.
@@ -299,10 +304,12 @@ def validate_record(
     problem = language_problem(session, limits)
     if problem:
         return reject(*problem)
-    if limits.identifiers.policy != "off":
+    if guard_active(limits.identifiers):
         guarded = apply_guard(session, get_guard(limits.identifiers))
         if guarded.session is None:
             return reject(IDENTIFIER_ERROR_CODE, guarded.message)
+        if redactions is not None:
+            redactions.update(f.entity for f in guarded.findings)
         return guarded.session
     return session
 
@@ -319,7 +326,10 @@ def _unexpected(record: RawRecord, error: Exception) -> Quarantined:
 
 
 def iter_outcomes(
-    records: Iterable[RawRecord], limits: IngestConfig, today: dt.date | None = None
+    records: Iterable[RawRecord],
+    limits: IngestConfig,
+    today: dt.date | None = None,
+    redactions: Counter | None = None,
 ) -> Iterator[tuple[str, str, Session | Quarantined | None]]:
     """Validate records one at a time (memory stays flat however large the input).
 
@@ -333,12 +343,13 @@ def iter_outcomes(
         limits: Size, date and text limits.
         today: The date FUTURE_DATE is measured from; ``dt.date.today()`` once per batch when
             None.
+        redactions: Counts identifiers the guard redacted, by kind (``PERSON`` ...), if given.
     """
     today = today or dt.date.today()
     seen: dict[str, str] = {}  # session id -> content hash: ids only, a few MB per million
     for record in records:
         try:
-            outcome = validate_record(record, limits, today)
+            outcome = validate_record(record, limits, today, redactions)
             content_hash = outcome.content_hash() if isinstance(outcome, Session) else ""
         except Exception as error:  # a bug must cost one record, not the batch
             outcome = _unexpected(record, error)

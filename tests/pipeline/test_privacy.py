@@ -36,7 +36,8 @@ def test_privacy_canary_stays_in_the_store_and_report(
         "client_id": "c-1",
         "clinician_id": "t-1",
         "session_date": "2026-03-02",
-        "note": f"D: Client said {CANARY} felt unheard.",
+        # Not in a name's place ("said X felt" would be redacted as a left-over name).
+        "note": f"D: Client described a {CANARY} feeling of being unheard.",
     }
     bad = {**good, "session_id": "s-2", "patient_name": CANARY}
     # A de-identification miss: the identifier guard must quarantine it without quoting it.

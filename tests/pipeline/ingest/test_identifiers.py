@@ -52,6 +52,8 @@ POSITIVES = [
     ("MRN", "See medical record #A-778812 for labs.", "A-778812"),
     ("MRN", "chart no. 4455123 updated.", "4455123"),
     ("MRN", "ED visit, MRN07497008, released.", "07497008"),
+    ("PERSON", "Client's sister Maria called to reschedule.", "Maria"),
+    ("PERSON", "Referred by Dr. Okafor last spring.", "Okafor"),
 ]
 
 HARD_NEGATIVES = [
@@ -258,5 +260,44 @@ def test_identifiers_meets_minimum_on_test_split(guard):
     result = evaluate(detect, make_corpus("test"))
     assert result["overall"]["precision"] >= 0.9
     assert result["overall"]["recall"] >= 0.9
-    assert all(r["recall"] >= 0.85 for r in result["per_entity"].values())
+    assert all(r["recall"] >= 0.85 for r in result["per_entity"].values() if r["gold"])
     assert result["negatives_with_false_alarm"] <= 0.05 * result["negatives"]
+
+
+def test_identifiers_person_names_are_redacted_by_default():
+    session = _session(note="D: Client's sister Maria called; PHQ-9 14.")
+    result = apply_guard(session, get_guard())
+    assert result.session.note == "D: Client's sister [PERSON] called; PHQ-9 14."
+    assert [f.entity for f in result.findings] == ["PERSON"]
+    assert "Maria" not in result.message and result.message.startswith("possible identifiers (1)")
+
+
+def test_identifiers_person_policy_quarantine_and_off():
+    session = _session(note="D: Referred by Dr. Okafor.")
+    assert apply_guard(session, get_guard(GuardConfig(person_policy="quarantine"))).session is None
+    off = get_guard(GuardConfig(person_policy="off"))
+    assert off.find("Referred by Dr. Okafor.") == []
+    assert apply_guard(session, off).session is session
+
+
+def test_identifiers_any_quarantine_finding_quarantines_the_session():
+    session = _session(note="D: Sister Maria read SSN 219-09-9999 aloud.")
+    result = apply_guard(session, get_guard())
+    assert result.session is None
+    assert {f.entity for f in result.findings} == {"PERSON", "SSN"}
+
+
+def test_identifiers_each_policy_is_its_own():
+    text = "D: Call 617-555-0142; her boss Frank yelled."
+    names_only = get_guard(GuardConfig(policy="off"))
+    assert names_only.active
+    assert names_only.redact(text) == "D: Call 617-555-0142; her boss [PERSON] yelled."
+    nothing = get_guard(GuardConfig(policy="off", person_policy="off"))
+    assert not nothing.active
+    assert apply_guard(_session(note=text), nothing).findings == ()
+
+
+def test_identifiers_person_allow_list():
+    guard = get_guard(GuardConfig(person_allow=["Harbor"]))
+    assert guard.find("Her sponsor Harbor called.") == []
+    assert [f.entity for f in get_guard().find("Her sponsor Harbor called.")] == ["PERSON"]

@@ -304,3 +304,21 @@ def test_validate_error_code_table_lists_every_code():
     for code in ERROR_CODES_DOC:
         assert f"| `{code}` |" in table
     assert set(BAD_RECORDS) <= set(ERROR_CODES_DOC)
+
+
+def test_validate_counts_redacted_identifiers_by_kind():
+    from collections import Counter
+
+    from pipeline.ingest.validate import iter_outcomes
+
+    records = [
+        _raw(VALID | {"note": "D: Client's sister Maria and her boss Frank called."}),
+        _raw(VALID | {"session_id": "s-2", "note": "D: Reported better sleep."}),
+    ]
+    redacted: Counter = Counter()
+    outcomes = [o for _, _, o in iter_outcomes(records, IngestConfig(), TODAY, redacted)]
+    assert [o.note for o in outcomes] == [
+        "D: Client's sister [PERSON] and her boss [PERSON] called.",
+        "D: Reported better sleep.",
+    ]
+    assert redacted == {"PERSON": 2}
