@@ -1,0 +1,165 @@
+"""Precision and recall of each flag code, and the flag rate, on labeled sessions.
+
+Two sets, both scored by the pipeline's own steps with the model in ``--model``:
+
+- **Labeled note sessions** (``data/fixtures/note_sessions.jsonl`` with
+  ``note_session_labels.csv``): every session is scored with its client's history, and each
+  code is checked against the label it claims: the rupture codes (``RUPTURE``,
+  ``RUPTURE_DROP``, ``STRAIN_MARKERS``) against ``rupture``, ``LOW_ALLIANCE`` against a labeled
+  ``overall`` of 2.5 or less, ``NO_GOAL_TALK`` against ``goal`` 2.5 or less, ``REPAIR``
+  against ``repaired_in_session`` or ``repairs_earlier``. Also: the share of sessions with a
+  flag (information-only ``REPAIR`` aside), and of hard negatives with one. Report ``test``;
+  ``dev`` is where thresholds may be chosen.
+- **The fixtures** (``data/fixtures/sessions.jsonl``): the sessions their storylines call for
+  (``data/fixtures/README.md``, "Flags the storylines call for"), and whether any session of
+  the steady clients is flagged.
+
+Prints JSON. Usage: python benchmarks/flags.py [--model DIR] [--split test|dev]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+from pipeline import steps  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.store.core import Store, default_url  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "data" / "fixtures"
+RUPTURE_CODES = ("RUPTURE", "RUPTURE_DROP", "STRAIN_MARKERS")
+INFO_CODES = ("REPAIR",)
+
+# What the fixture storylines call for (data/fixtures/README.md): each entry is met when at
+# least one of its sessions carries one of its codes. Steady clients should carry no flag.
+FIXTURE_CALLS = {
+    "c-01 rupture at s-004": (("s-004",), RUPTURE_CODES),
+    "c-01 repair at s-005 or s-006": (("s-005", "s-006"), ("REPAIR",)),
+    "c-03 no goal talk from its third session": (
+        ("s-015", "s-016", "s-017", "s-018"),
+        ("NO_GOAL_TALK",),
+    ),
+    "c-04 sustained low alliance": (("s-021", "s-022", "s-023", "s-024"), ("LOW_ALLIANCE",)),
+}
+STEADY_CLIENTS = ("c-02", "c-10")
+
+
+def flags_of(inputs: list[Path], model: Path | None) -> dict[str, set[str]]:
+    """Session id -> flag codes, from a fresh store."""
+    config = load_config()
+    if model is not None:
+        config = config.model_copy(update={"model_dir": model})
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(default_url(Path(tmp)))
+        steps.run_steps(inputs, config, store, Path(tmp))
+        codes: dict[str, set[str]] = defaultdict(set)
+        for line in (Path(tmp) / "flags.jsonl").read_text().splitlines():
+            flag = json.loads(line)
+            codes[flag["session_id"]].add(flag["code"])
+        store.engine.dispose()
+    return codes
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 3) if denominator else None
+
+
+def _precision_recall(flagged: set[str], truth: set[str], sessions: set[str]) -> dict:
+    flagged, truth = flagged & sessions, truth & sessions
+    hits = len(flagged & truth)
+    return {
+        "flagged": len(flagged),
+        "true": len(truth),
+        "precision": _ratio(hits, len(flagged)),
+        "recall": _ratio(hits, len(truth)),
+    }
+
+
+def note_sessions(codes: dict[str, set[str]], split: str) -> dict:
+    labels_path = FIXTURES / "note_session_labels.csv"
+    labels = {row["session_id"]: row for row in csv.DictReader(labels_path.open())}
+    sessions = {sid for sid, row in labels.items() if row["split"] == split}
+
+    def labeled(test) -> set[str]:
+        return {sid for sid, row in labels.items() if test(row)}
+
+    truth = {
+        "rupture": labeled(lambda r: r["rupture"] == "1"),
+        "LOW_ALLIANCE": labeled(lambda r: float(r["overall"]) <= 2.5),
+        "NO_GOAL_TALK": labeled(lambda r: float(r["goal"]) <= 2.5),
+        "REPAIR": labeled(lambda r: "1" in (r["repaired_in_session"], r["repairs_earlier"])),
+    }
+    with_code = defaultdict(set)
+    for sid, session_codes in codes.items():
+        for code in session_codes:
+            with_code[code].add(sid)
+    rupture_flagged = set().union(*(with_code[c] for c in RUPTURE_CODES))
+    concern = {sid for sid, c in codes.items() if set(c) - set(INFO_CODES)}
+    hard = labeled(lambda r: r["hard_negative"] == "1") & sessions
+    per_code = {
+        code: _precision_recall(with_code[code], truth["rupture"], sessions)
+        for code in RUPTURE_CODES
+    }
+    per_code["any rupture code"] = _precision_recall(rupture_flagged, truth["rupture"], sessions)
+    for code in ("LOW_ALLIANCE", "NO_GOAL_TALK", "REPAIR"):
+        per_code[code] = _precision_recall(with_code[code], truth[code], sessions)
+    return {
+        "split": split,
+        "sessions": len(sessions),
+        "ruptures": len(truth["rupture"] & sessions),
+        "per_code": per_code,
+        "flag_rate": _ratio(len(concern & sessions), len(sessions)),
+        "hard_negatives": len(hard),
+        "hard_negatives_flagged": _ratio(len(concern & hard), len(hard)),
+        "hard_negatives_with_a_rupture_code": _ratio(len(rupture_flagged & hard), len(hard)),
+    }
+
+
+def fixtures(codes: dict[str, set[str]]) -> dict:
+    records = [json.loads(line) for line in (FIXTURES / "sessions.jsonl").read_text().splitlines()]
+    calls = {
+        name: any(codes.get(sid, set()) & set(wanted) for sid in sids)
+        for name, (sids, wanted) in FIXTURE_CALLS.items()
+    }
+    steady = [r["session_id"] for r in records if r["client_id"] in STEADY_CLIENTS]
+    steady_flagged = {sid: sorted(codes[sid]) for sid in steady if codes.get(sid)}
+    concern = [r for r in records if set(codes.get(r["session_id"], ())) - set(INFO_CODES)]
+    return {
+        "storyline_calls_met": calls,
+        "steady_sessions": len(steady),
+        "steady_sessions_flagged": steady_flagged,
+        "flag_rate": _ratio(len(concern), len(records)),
+        "codes": {sid: sorted(c) for sid, c in sorted(codes.items())},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None, help="model folder (default: shipped)")
+    parser.add_argument("--split", choices=["test", "dev"], default="test")
+    args = parser.parse_args()
+    note_codes = flags_of([FIXTURES / "note_sessions.jsonl"], args.model)
+    fixture_codes = flags_of([FIXTURES / "sessions.jsonl"], args.model)
+    print(
+        json.dumps(
+            {
+                "model": str(args.model or "models/default"),
+                "note_sessions": note_sessions(note_codes, args.split),
+                "fixtures": fixtures(fixture_codes),
+            },
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
