@@ -10,6 +10,10 @@ Two sets, both scored by the pipeline's own steps with the model in ``--model``:
   against ``repaired_in_session`` or ``repairs_earlier``. Also: the share of sessions with a
   flag (information-only ``REPAIR`` aside), and of hard negatives with one. Report ``test``;
   ``dev`` is where thresholds may be chosen.
+- **The strain head** on the labeled strain passages of the note sessions' test clients
+  (``data/fixtures/strain_passages.jsonl``): AUC of its probability for strain between client
+  and clinician against the hard negatives (distress, conflict outside therapy, symptoms, risk
+  talk), and against every passage without strain.
 - **The fixtures** (``data/fixtures/sessions.jsonl``): the sessions their storylines call for
   (``data/fixtures/README.md``, "Flags the storylines call for"), and whether any session of
   the steady clients is flagged.
@@ -124,6 +128,38 @@ def note_sessions(codes: dict[str, set[str]], split: str) -> dict:
     }
 
 
+def strain_head(model: Path | None, split: str) -> dict:
+    """AUCs of the strain head on the strain passages of ``split`` (see the module docstring)."""
+    from sklearn.metrics import roc_auc_score
+
+    from pipeline.sessions.alliance_model import AllianceModel
+
+    path = FIXTURES / "strain_passages.jsonl"
+    if not path.exists():
+        return {}
+    wanted = "test" if split == "test" else ("train", "validation")
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    lines = [line for line in lines if line["split"] in wanted]
+    config = load_config()
+    scorer = AllianceModel.load(model or config.model_dir, config.encoder).scorer
+    probabilities = scorer.predict_proba([x["text"] for x in lines], [x["context"] for x in lines])
+    strain = probabilities["strain"][:, 1]
+    truth = [x["labels"]["strain"] for x in lines]
+    hard = [x["tags"].get("strain_hard_negative") == 1 for x in lines]
+    against_hard = [i for i, (t, h) in enumerate(zip(truth, hard)) if t == 1 or h]
+
+    def auc(rows: list[int]) -> float:
+        return round(float(roc_auc_score([truth[i] for i in rows], strain[rows])), 3)
+
+    return {
+        "passages": len(lines),
+        "strain": sum(truth),
+        "hard_negatives": sum(hard),
+        "auc_strain_vs_hard_negatives": auc(against_hard),
+        "auc_strain_vs_all_other": auc(list(range(len(lines)))),
+    }
+
+
 def fixtures(codes: dict[str, set[str]]) -> dict:
     records = [json.loads(line) for line in (FIXTURES / "sessions.jsonl").read_text().splitlines()]
     calls = {
@@ -154,6 +190,7 @@ def main() -> None:
             {
                 "model": str(args.model or "models/default"),
                 "note_sessions": note_sessions(note_codes, args.split),
+                "strain_head": strain_head(args.model, args.split),
                 "fixtures": fixtures(fixture_codes),
             },
             indent=1,

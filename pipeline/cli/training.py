@@ -322,6 +322,12 @@ def train_head_command(
     version: Annotated[
         str | None, typer.Option(help="Version of the new folder (default: its name).")
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="Refit a head the folder has (new labels); the others stay."
+        ),
+    ] = False,
     model: ModelOption = None,
     promote: PromoteOption = False,
     config: ConfigOption = None,
@@ -354,6 +360,7 @@ def train_head_command(
                 data,
                 notes or TrainConfig().notes,
                 version,
+                replace=replace,
             )
     except (ArtifactError, FileNotFoundError, ValueError) as error:
         raise fail(str(error)) from None

@@ -96,13 +96,19 @@ def add_head(
     notes_repeat: int = 12,
     seed: int = 0,
     penalties: Sequence[float] = ADD_HEAD_PENALTIES,
+    replace: bool = False,
 ) -> dict:
     """Fit ``head`` on a fine-tuned folder's frozen encoder and write the result to ``out_dir``.
+
+    With ``replace``, a head the folder has is refitted the same way (new labels, such as the
+    strain hard negatives of the note sessions) and the report holds the old head's test
+    figures beside the new one's.
 
     Args:
         model_dir: A ``transformer-multitask`` model folder.
         out_dir: Where the new folder goes (replaced if it exists; may not be ``model_dir``).
-        head: A head of :mod:`pipeline.model.heads` that the folder lacks.
+        head: A head of :mod:`pipeline.model.heads` that the folder lacks (or has, with
+            ``replace``).
         config: Run config (the encoder, bf16).
         data_dir: Folder of the public corpora (read in place); None for notes alone.
         notes: Labeled note-passage files.
@@ -111,6 +117,7 @@ def add_head(
         notes_repeat: Weight of note passages, as in fine-tuning.
         seed: Sampling and solver seed.
         penalties: Logistic-regression C values tried (the best on validation is kept).
+        replace: Refit a head the folder already has.
 
     Returns:
         The head's report: penalty, validation score, test figures, counts, seconds.
@@ -129,8 +136,10 @@ def add_head(
     if not isinstance(scorer, TransformerScorer):
         raise ValueError(f"{model_dir} is not a fine-tuned (transformer-multitask) model")
     model, tokenize = scorer.model, scorer.tokenize
-    if head in model.heads:
-        raise ValueError(f"{model_dir} already has a {head!r} head")
+    if head in model.heads and not replace:
+        raise ValueError(f"{model_dir} already has a {head!r} head (refit it with --replace)")
+    if head not in model.heads and replace:
+        raise ValueError(f"{model_dir} has no {head!r} head to replace")
     labels = load_labels()
     splits = load_passages(data_dir, labels, corpora_labeling(labels, head), notes)
     train, valid, test = (
@@ -140,6 +149,15 @@ def add_head(
         raise ValueError(f"no {head!r} labels in one of the splits: give --data and/or --notes")
     bf16 = scorer.bf16
     sample, repeats = _training_sample(train, max_per_source, notes_repeat, seed)
+    previous = None
+    if replace:  # the old head's test figures, for the report
+        old = model.heads[head]
+        old_weight = old.weight.detach().float().cpu().numpy()
+        old_bias = old.bias.detach().float().cpu().numpy()
+        old_vectors = _vectors(model, tokenize, test, bf16)
+        previous = _test_figures(
+            head, layer_probabilities(head, old_vectors @ old_weight.T + old_bias), test, sample
+        )
     train_vectors = _vectors(model, tokenize, sample, bf16)
     valid_vectors = _vectors(model, tokenize, valid, bf16)
     labels_array = np.array([p.labels[head] for p in sample])
@@ -170,6 +188,7 @@ def add_head(
         "validation_score": round(score, 4),
         "validation_by_source": by_source,
         "test": test_figures,
+        **({"replaced_head_test": previous} if previous is not None else {}),
         "train_passages": _per_source(sample),
         "validation_passages": _per_source(valid),
         "test_passages": _per_source(test),

@@ -2,12 +2,17 @@
 
 Reads the note-passage format of ``data/fixtures/note_passages.jsonl`` (one passage per line:
 ``note_id``, optional ``note_type``/``section``, ``text``, ``context`` and head ``labels``), where
-the labels are our head classes directly, so no ``labels.yaml`` mapping applies.
+the labels are our head classes directly, so no ``labels.yaml`` mapping applies. Optional
+``speaker`` (a transcript's client turns; default ``clinician``), ``split`` (a split fixed
+with the labels, such as a session set's split by client; default: hashed by ``note_id``) and
+``tags`` (annotations that are not head labels, such as ``strain_hard_negative``; kept for
+evaluation, never trained on).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
@@ -27,6 +32,9 @@ class _NoteLine(BaseModel):
     text: str
     context: str = ""
     labels: dict[str, StrictInt | None] = Field(default_factory=dict)
+    speaker: Literal["clinician", "client"] = "clinician"
+    split: Literal["train", "validation", "test"] | None = None
+    tags: dict[str, str | int] = Field(default_factory=dict)
 
 
 def _describe(error: ValidationError) -> str:
@@ -45,7 +53,7 @@ def read_note_passages(path: Path, labels: LabelsConfig | None = None) -> list[L
         labels: Unused (the file carries head labels directly); accepted for a uniform signature.
 
     Returns:
-        Clinician passages; source "notes", group = note_id.
+        Passages (clinician unless the line says ``client``); source "notes", group = note_id.
 
     Raises:
         ValueError: A malformed line, unknown head or out-of-range label (with the line number).
@@ -64,7 +72,13 @@ def read_note_passages(path: Path, labels: LabelsConfig | None = None) -> list[L
             given = {name: index for name, index in record.labels.items() if index is not None}
             try:
                 passage = _passage(
-                    record.text, record.context, "clinician", "notes", record.note_id, given
+                    record.text,
+                    record.context,
+                    record.speaker,
+                    "notes",
+                    record.note_id,
+                    given,
+                    record.split,
                 )
             except ValueError as error:
                 raise ValueError(f"{where}: {error}") from None

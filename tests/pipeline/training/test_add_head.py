@@ -108,3 +108,24 @@ def test_add_head_refuses_what_it_cannot_do(no_style_folder, tiny_model_dir, tin
         add_head(no_style_folder, no_style_folder, "style", tiny_config, None, notes=NOTES)
     with pytest.raises(ValueError, match="unknown head"):
         add_head(no_style_folder, tmp_path / "c", "charisma", tiny_config, None, notes=NOTES)
+
+
+def test_add_head_replace_refits_a_head_and_keeps_the_others(
+    no_style_folder: Path, tiny_config, tmp_path: Path
+):
+    out = tmp_path / "ft-strain"
+    report = add_head(no_style_folder, out, "strain", tiny_config, None, notes=NOTES, replace=True)
+    assert set(report["replaced_head_test"]) == set(report["test"]) == {"notes", "all"}
+    passages = read_note_passages(NOTES)[:40]
+    texts, contexts = [p.text for p in passages], [p.context for p in passages]
+    before = AllianceModel.load(no_style_folder, tiny_config.encoder).scorer.predict_proba(
+        texts, contexts
+    )
+    after = AllianceModel.load(out, tiny_config.encoder).scorer.predict_proba(texts, contexts)
+    for name, values in before.items():
+        if name != "strain":
+            np.testing.assert_allclose(after[name], values, atol=1e-6)
+    assert not np.allclose(after["strain"], before["strain"], atol=1e-4)
+    with pytest.raises(ValueError, match="no 'style' head to replace"):
+        shutil.rmtree(out)
+        add_head(no_style_folder, out, "style", tiny_config, None, notes=NOTES, replace=True)

@@ -626,3 +626,19 @@ def test_corpora_real_data_loads_and_is_consistent():
     sessions = read_session_targets(REAL_DATA, labels)
     assert sum(s.source == "esconv" for s in sessions) > 1000
     assert sum(s.source == "annomi" for s in sessions) == 85
+
+
+def test_corpora_note_passages_keep_a_given_speaker_and_split(tmp_path, labels):
+    from pipeline.training.records import split_for
+
+    path = _write_notes(
+        tmp_path / "notes.jsonl",
+        [
+            {"note_id": "nc-1", "text": "Client: this is pointless.", "speaker": "client",
+             "split": "test", "labels": {"strain": 1}},
+            {"note_id": "nc-1", "text": "Clinician set the agenda.", "labels": {"strain": 0}},
+        ],
+    )  # fmt: skip
+    first, second = read_note_passages(path, labels)
+    assert (first.speaker, first.split, split_for(first)) == ("client", "test", "test")
+    assert (second.speaker, second.split) == ("clinician", None)
