@@ -26,7 +26,7 @@ from pipeline.schemas import Passage, PassageScores, Quarantined, Session, Sessi
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.estimator import estimate_sessions, session_row
 from pipeline.sessions.features import SIGNAL_NAMES, pooled_vectors, session_vector
-from pipeline.sessions.flags import compute_flags, load_flag_rules
+from pipeline.sessions.flags import Clinic, compute_flags, load_flag_rules, low_alliance_line
 from pipeline.sessions.structure import session_structure
 from pipeline.store.core import Store
 
@@ -219,12 +219,20 @@ def flag_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) 
     """
     clients = store.client_ids(session_ids)
     rules = load_flag_rules(config.flags.rules_file)
+    clinic = Clinic(
+        load_model(config).rupture,
+        low_alliance_line(store.overall_estimates(), rules.low_alliance),
+    )
     total = 0
     for begin in range(0, len(clients), CLIENTS_PER_FLAG_CHUNK):
         chunk = clients[begin : begin + CLIENTS_PER_FLAG_CHUNK]
         affected = store.sessions_of_clients(chunk)
         flags = compute_flags(
-            store.estimates(affected), store.passages(affected), store.features(affected), rules
+            store.estimates(affected),
+            store.passages(affected),
+            store.features(affected),
+            rules,
+            clinic,
         )
         store.replace_flags(chunk, flags)
         total += len(flags)

@@ -52,6 +52,7 @@ app.command()(training.evaluate)
 app.command()(scoring.report)
 app.command("train-sessions")(training.train_sessions_command)
 app.command("train-head")(training.train_head_command)
+app.command("train-rupture")(training.train_rupture_command)
 
 data_app.command("convert")(data.data_convert)
 data_app.command("export-labelstudio")(data.data_export_labelstudio)

@@ -41,6 +41,34 @@ def flags_by_session(flags: Iterable[Flag]) -> dict[str, list[Flag]]:
     return grouped
 
 
+def sessions_to_look_at(session_flags: Mapping[str, list[Flag]]) -> list[dict]:
+    """One row per session with a flag to review: its most severe level and all its flags
+    (most severe first), sessions ordered by that level, then clinician, client and id."""
+    rows = []
+    for session_id, flags in session_flags.items():
+        review = [f for f in flags if f.severity != "info"]
+        if review:
+            first = review[0]
+            rows.append(
+                {
+                    "session_id": session_id,
+                    "client_id": first.client_id,
+                    "clinician_id": first.clinician_id,
+                    "severity": first.severity,
+                    "flags": review,
+                }
+            )
+    return sorted(
+        rows,
+        key=lambda r: (
+            SEVERITY_ORDER[r["severity"]],
+            r["clinician_id"],
+            r["client_id"],
+            r["session_id"],
+        ),
+    )
+
+
 def _needs_review(session_flags: Sequence[Flag]) -> bool:
     return any(f.severity != "info" for f in session_flags)
 
@@ -168,10 +196,7 @@ def write_report(
         )
         for row in summary
     )
-    attention = sorted(
-        (f for f in flags if f.severity != "info"),
-        key=lambda f: (SEVERITY_ORDER[f.severity], f.clinician_id, f.client_id, f.session_id),
-    )
+    attention = sessions_to_look_at(session_flags)
     context = {
         "overview": summary,
         "sections": sections,
@@ -180,6 +205,7 @@ def write_report(
         "run": run_info,
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "n_sessions": len(index),
+        "n_flagged": sum(row["n_flagged"] for row in summary),
     }
     template = _environment().get_template("report.html.j2")
     with open_private(out_path) as out:  # evidence passages are note text

@@ -2,12 +2,19 @@
 
 Rules read session estimates in date order per client plus the passage scores for evidence,
 and return ``Flag`` records with a severity, a plain-words reason and evidence passage ids.
+
+``RUPTURE`` comes from the model folder's rupture model (:mod:`pipeline.sessions.rupture`)
+when it has one: a probability from what the session itself shows, so a first session can
+carry it. A folder without one falls back to the drop rule (the overall estimate well below
+the client's own recent baseline), under the same code. Strong strain passages are the
+evidence of a rupture, not a flag of their own.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.config import ConfigError, load_yaml
 from pipeline.schemas import Flag, Passage, PassageScores, SessionEstimate
+from pipeline.sessions.rupture import RuptureModel, rupture_features, rupture_kind
 
 
 class _Rule(BaseModel):
@@ -28,6 +36,7 @@ class RuptureRule(_Rule):
     high_drop: float = 0.5
     strain_evidence: float = 0.5
     max_evidence: int = 5
+    high_probability: float = 0.8  # the rupture model's probability for severity high
 
 
 class RepairRule(_Rule):
@@ -36,17 +45,24 @@ class RepairRule(_Rule):
 
 
 class LowAllianceRule(_Rule):
+    clinic_quantile: float = 0.2  # low = below this share of the clinic's stored sessions ...
+    min_clinic_sessions: int = 30  # ... once the store holds this many; before, `threshold`
     threshold: float = 3.6
     sustained_sessions: int = 3
+
+
+def low_alliance_line(overall: Sequence[float], rule: LowAllianceRule) -> float:
+    """The overall estimate below which a session counts as low: the clinic's
+    ``clinic_quantile`` of its stored sessions, or the fixed ``threshold`` while the store is
+    too small to say."""
+    if len(overall) < rule.min_clinic_sessions:
+        return rule.threshold
+    return float(np.quantile(np.asarray(overall, dtype=float), rule.clinic_quantile))
 
 
 class NoGoalRule(_Rule):
     sessions: int = 3
     goal_probability: float = 0.5
-
-
-class StrainRule(_Rule):
-    probability: float = 0.8
 
 
 class LowEmpathyRule(_Rule):
@@ -60,7 +76,6 @@ class FlagRules(_Rule):
     repair: RepairRule = RepairRule()
     low_alliance: LowAllianceRule = LowAllianceRule()
     no_goal_talk: NoGoalRule = NoGoalRule()
-    strain_markers: StrainRule = StrainRule()
     low_empathy: LowEmpathyRule = LowEmpathyRule()
 
 
@@ -102,43 +117,89 @@ def _strain_or_lowest(pairs, rule: RuptureRule) -> list[str]:
     return _top(pairs, lambda s: s.strain, 0.0, min(2, rule.max_evidence))
 
 
+def _rupture_reason(probability: float, kind: str, drop: float, baseline: float | None) -> str:
+    kinds = {
+        "withdrawal": "the client moving away from the clinician or the work",
+        "confrontation": "the client moving against the clinician or the work",
+        "unclear": "strain between client and clinician",
+    }
+    reason = f"Possible rupture (probability {probability:.2f}): the session reads as {kinds[kind]}"
+    if baseline is not None and drop >= 0.2:
+        reason += (
+            f", and its overall estimate is {drop:.2f} below this client's recent {baseline:.2f}"
+        )
+    return reason + ". Worth discussing in supervision."
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """What flags need beyond one client's sessions.
+
+    Attributes:
+        rupture: The model folder's rupture model; None uses the drop-from-baseline rule.
+        low_line: The clinic's low-alliance line (:func:`low_alliance_line`); None uses the
+            rule's fixed threshold.
+    """
+
+    rupture: RuptureModel | None = None
+    low_line: float | None = None
+
+
 def client_flags(
-    estimates: Sequence[SessionEstimate], scored: Scored, features: Features, rules: FlagRules
+    estimates: Sequence[SessionEstimate],
+    scored: Scored,
+    features: Features,
+    rules: FlagRules,
+    clinic: Clinic = Clinic(),
 ) -> list[Flag]:
     """All flags of one client's sessions (``estimates`` in date order)."""
+    rupture = clinic.rupture
     flags: list[Flag] = []
     overall = np.array([e.overall for e in estimates])
     rupture_baseline: float | None = None
     rupture_at = -1
     for i, estimate in enumerate(estimates):
         pairs = scored.get(estimate.session_id, [])
-        history = overall[max(0, i - rules.rupture.baseline_sessions) : i]
+        earlier = overall[max(0, i - rules.rupture.baseline_sessions) : i]
+        baseline = float(earlier.mean()) if len(earlier) else None
+        drop = baseline - estimate.overall if baseline is not None else 0.0
         recovering = (
             rupture_baseline is not None and 0 < i - rupture_at <= rules.repair.within_sessions
         )
-        # While an earlier rupture is unrepaired, staying low is not a new rupture: only a
-        # further fall from the rupture session itself counts.
-        if recovering and overall[rupture_at] - estimate.overall < rules.rupture.min_drop:
-            history = history[:0]
-        if len(history) >= rules.rupture.min_history:
-            baseline = float(history.mean())
-            drop = baseline - estimate.overall
-            if drop >= rules.rupture.min_drop:
+        found = None
+        if rupture is not None:
+            scored_pairs = [(p, s) for p, s in pairs if s is not None]
+            row = rupture_features(scored_pairs, estimate, overall[:i].tolist())
+            probability = float(rupture.probability(row)[0])
+            if probability >= rupture.threshold:
+                severity = "high" if probability >= rules.rupture.high_probability else "medium"
+                reason = _rupture_reason(probability, rupture_kind(scored_pairs), drop, baseline)
+                found = (severity, reason)
+        else:
+            history = earlier
+            # While an earlier rupture is unrepaired, staying low is not a new rupture: only a
+            # further fall from the rupture session itself counts.
+            if recovering and overall[rupture_at] - estimate.overall < rules.rupture.min_drop:
+                history = history[:0]
+            if len(history) >= rules.rupture.min_history and drop >= rules.rupture.min_drop:
                 severity = "high" if drop >= rules.rupture.high_drop else "medium"
-                flags.append(
-                    _flag(
-                        estimate,
-                        "RUPTURE_DROP",
-                        severity,
-                        f"Overall alliance estimate {estimate.overall:.2f} is {drop:.2f} below "
-                        f"this client's recent baseline of {baseline:.2f}: a possible rupture "
-                        "worth discussing in supervision.",
-                        _strain_or_lowest(pairs, rules.rupture),
-                    )
+                found = (
+                    severity,
+                    f"Overall alliance estimate {estimate.overall:.2f} is {drop:.2f} below "
+                    f"this client's recent baseline of {baseline:.2f}: a possible rupture "
+                    "worth discussing in supervision.",
                 )
-                if rupture_baseline is None or i - rupture_at > rules.repair.within_sessions:
-                    rupture_baseline, rupture_at = baseline, i
-                continue
+        if found is not None:
+            severity, reason = found
+            flags.append(
+                _flag(
+                    estimate, "RUPTURE", severity, reason, _strain_or_lowest(pairs, rules.rupture)
+                )
+            )
+            if rupture_baseline is None or i - rupture_at > rules.repair.within_sessions:
+                rupture_baseline = baseline if baseline is not None else estimate.overall
+                rupture_at = i
+            continue
         if recovering and estimate.overall >= rupture_baseline - rules.repair.tolerance:
             flags.append(
                 _flag(
@@ -146,26 +207,14 @@ def client_flags(
                     "REPAIR",
                     "info",
                     f"Overall estimate {estimate.overall:.2f} is back near the pre-rupture "
-                    f"baseline of {rupture_baseline:.2f}: the earlier strain looks repaired.",
+                    f"level of {rupture_baseline:.2f}, with no new rupture: the earlier strain "
+                    "looks repaired.",
                 )
             )
             rupture_baseline = None
-    flags += _sustained_low(estimates, rules.low_alliance)
+    flags += _sustained_low(estimates, rules.low_alliance, clinic.low_line)
     flags += _no_goal_talk(estimates, scored, rules.no_goal_talk)
     flags += _low_empathy(estimates, features, rules.low_empathy)
-    for estimate in estimates:
-        pairs = scored.get(estimate.session_id, [])
-        strong = _top(pairs, lambda s: s.strain, rules.strain_markers.probability, 5)
-        if strong:
-            flags.append(
-                _flag(
-                    estimate,
-                    "STRAIN_MARKERS",
-                    "medium",
-                    f"{len(strong)} passage(s) read as strong markers of strain or rupture.",
-                    strong,
-                )
-            )
     return flags
 
 
@@ -187,15 +236,21 @@ def _runs(
     return flags
 
 
-def _sustained_low(estimates: Sequence[SessionEstimate], rule: LowAllianceRule) -> list[Flag]:
+def _sustained_low(
+    estimates: Sequence[SessionEstimate], rule: LowAllianceRule, line: float | None
+) -> list[Flag]:
+    line = rule.threshold if line is None else line
+    share = f"the lowest {rule.clinic_quantile:.0%} of this clinic's sessions"
+    where = share if line != rule.threshold else f"{line:.2f}"
     return _runs(
         estimates,
-        lambda e: e.overall < rule.threshold,
+        lambda e: e.overall < line,
         rule.sustained_sessions,
         "LOW_ALLIANCE",
         "medium",
         lambda e, run: (
-            f"Overall estimate below {rule.threshold:.2f} for {run} consecutive sessions."
+            f"Overall estimate {e.overall:.2f} is below {where} (under {line:.2f}) for {run} "
+            "consecutive sessions."
         ),
     )
 
@@ -243,7 +298,11 @@ def _low_empathy(
 
 
 def compute_flags(
-    estimates: Sequence[SessionEstimate], scored: Scored, features: Features, rules: FlagRules
+    estimates: Sequence[SessionEstimate],
+    scored: Scored,
+    features: Features,
+    rules: FlagRules,
+    clinic: Clinic = Clinic(),
 ) -> list[Flag]:
     """Flags for every client in ``estimates``, grouped per client in date order."""
     by_client: dict[str, list[SessionEstimate]] = defaultdict(list)
@@ -252,5 +311,5 @@ def compute_flags(
     flags = []
     for client in sorted(by_client):
         ordered = sorted(by_client[client], key=lambda e: (e.session_date, e.session_id))
-        flags += client_flags(ordered, scored, features, rules)
+        flags += client_flags(ordered, scored, features, rules, clinic)
     return flags

@@ -320,6 +320,14 @@ class Store(Bookkeeping):
                     ],
                 )
 
+    def overall_estimates(self) -> list[float]:
+        """The overall estimate of every current session (the clinic's spread, for flags)."""
+        query = select(estimates_table.c.estimate).select_from(
+            estimates_table.join(sessions_table, CURRENT_ESTIMATE)
+        )
+        with self.engine.connect() as connection:
+            return [float(row[0]["overall"]) for row in connection.execute(query)]
+
     def counts(self) -> dict[str, int]:
         """Current estimates and flags, counted in the database (nothing loaded)."""
         current = select(func.count()).select_from(

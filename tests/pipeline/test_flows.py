@@ -94,12 +94,13 @@ def test_flows_score_writes_every_contract_file(scored_run):
         "passages.jsonl",
         "sessions.csv",
         "clients.csv",
-        "flags.jsonl",
         "report.html",
         "quarantine.jsonl",
         "run.json",
     ):
         assert (out / name).stat().st_size > 0, name
+    # The tiny model may raise no flag at all; the file still holds every flag in the store.
+    assert len(_jsonl(out / "flags.jsonl")) == info["counts"]["flags"]
     assert info["counts"]["sessions_scored"] == FIXTURE_SESSIONS + VALID_BAD_SESSIONS
     assert info["counts"]["quarantined"] == 10
 

@@ -35,6 +35,7 @@ def test_cli_registers_every_command_in_help_order():
         "report",
         "train-sessions",
         "train-head",
+        "train-rupture",
         "data",
     ]
     assert _names(root.commands["data"]) == ["convert", "export-labelstudio", "import-labelstudio"]

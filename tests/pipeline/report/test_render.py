@@ -34,7 +34,7 @@ def render_fixture(out: Path) -> Path:
         session_id="c-1-s2",
         client_id="c-1",
         clinician_id="t",
-        code="RUPTURE_DROP",
+        code="RUPTURE",
         severity="high",
         reason="drop",
         evidence=["c-1-s2:0001"],
@@ -54,7 +54,7 @@ def test_render_report_escapes_note_markup_and_is_self_contained(tmp_path: Path)
     assert "&lt;script&gt;document.title=" in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in html
-    assert "RUPTURE_DROP" in html and "<svg" in html
+    assert "RUPTURE" in html and "<svg" in html
     assert html.index("Sessions to look at first") < html.index("Clinician t")
 
 
@@ -106,3 +106,27 @@ def test_render_report_without_fits_has_no_fit_section(tmp_path: Path):
     html = render_fixture(tmp_path / "r.html").read_text()
     assert "Way of working and alliance" not in html
     assert "No client's pattern is clear yet." in html
+
+
+def test_render_report_lists_each_session_once_with_all_its_reasons(tmp_path: Path):
+    estimates = [_estimate(i, v) for i, v in enumerate([4.0, 4.0, 3.0])]
+    pairs = [(_passage(0, "Client arrived late."), None), (_passage(1, "Pt went quiet."), None)]
+    common = {"session_id": "c-1-s2", "client_id": "c-1", "clinician_id": "t"}
+    flags = [
+        Flag(**common, code="RUPTURE", severity="high", reason="rupture reason",
+             evidence=["c-1-s2:0001"]),
+        Flag(**common, code="LOW_ALLIANCE", severity="medium", reason="low reason",
+             evidence=["c-1-s2:0001"]),
+    ]  # fmt: skip
+    html = render_report(
+        tmp_path / "r.html",
+        estimates,
+        flags,
+        {"c-1-s2:0001": evidence_in_context(pairs, 1)},
+        {"model_version": "m", "config_hash": "h"},
+    ).read_text()
+    first = html[html.index("Sessions to look at first") : html.index("Clinician t")]
+    assert first.count('href="#c-1-s2"') == 1
+    assert "RUPTURE — rupture reason" in first and "LOW_ALLIANCE — low reason" in first
+    assert "1 of 3 sessions (33%) carry a flag to review" in first
+    assert html.count("<mark>Pt went quiet.</mark>") == 1  # evidence shown once per session

@@ -1,8 +1,10 @@
 import datetime as dt
 
+import pytest
+
 from pipeline.config import load_config
 from pipeline.schemas import Passage, PassageScores, SessionEstimate
-from pipeline.sessions.flags import compute_flags, load_flag_rules
+from pipeline.sessions.flags import Clinic, compute_flags, load_flag_rules
 from tests.pipeline.sessions.test_features import scores as _scores
 
 RULES = load_flag_rules(load_config().flags.rules_file)
@@ -49,10 +51,10 @@ def test_flags_rupture_then_repair_on_the_right_sessions():
     estimates = [_estimate(i, v) for i, v in enumerate([4.0, 4.1, 4.0, 3.2, 3.9, 4.1])]
     flags = compute_flags(estimates, _scored(estimates, {"c-1-s3": 0.9}), {}, RULES)
     codes = {(f.session_id, f.code) for f in flags}
-    assert ("c-1-s3", "RUPTURE_DROP") in codes
+    assert ("c-1-s3", "RUPTURE") in codes
     assert ("c-1-s4", "REPAIR") in codes
-    assert not any(f.code == "RUPTURE_DROP" and f.session_id != "c-1-s3" for f in flags)
-    rupture = next(f for f in flags if f.code == "RUPTURE_DROP")
+    assert not any(f.code == "RUPTURE" and f.session_id != "c-1-s3" for f in flags)
+    rupture = next(f for f in flags if f.code == "RUPTURE")
     assert rupture.severity == "high" and rupture.evidence == ["c-1-s3:0000"]
 
 
@@ -73,7 +75,7 @@ def test_flags_are_computed_per_client():
     a = [_estimate(i, v, "a") for i, v in enumerate([4.0, 4.0, 3.0])]
     b = [_estimate(i, v, "b") for i, v in enumerate([3.0, 3.0, 3.0])]
     flags = compute_flags(a + b, _scored(a + b), {}, RULES)
-    assert {f.client_id for f in flags if f.code == "RUPTURE_DROP"} == {"a"}
+    assert {f.client_id for f in flags if f.code == "RUPTURE"} == {"a"}
 
 
 def test_flags_low_empathy_uses_stored_session_signals():
@@ -89,5 +91,31 @@ def test_flags_low_empathy_uses_stored_session_signals():
 def test_flags_staying_low_after_a_rupture_is_not_a_second_rupture():
     estimates = [_estimate(i, v) for i, v in enumerate([4.0, 4.1, 4.0, 3.2, 3.3, 4.0])]
     flags = compute_flags(estimates, _scored(estimates), {}, RULES)
-    assert [f.session_id for f in flags if f.code == "RUPTURE_DROP"] == ["c-1-s3"]
+    assert [f.session_id for f in flags if f.code == "RUPTURE"] == ["c-1-s3"]
     assert [f.session_id for f in flags if f.code == "REPAIR"] == ["c-1-s5"]
+
+
+def test_flags_low_alliance_is_relative_to_the_clinic():
+    from pipeline.sessions.flags import low_alliance_line
+
+    rule = RULES.low_alliance
+    assert low_alliance_line([4.0] * 10, rule) == rule.threshold  # too few sessions to say
+    clinic = [3.0 + i / 100 for i in range(100)]  # 3.00 ... 3.99
+    line = low_alliance_line(clinic, rule)
+    assert line == pytest.approx(3.198, abs=1e-3)
+    estimates = [_estimate(i, v) for i, v in enumerate([3.5, 3.1, 3.15, 3.1, 3.5])]
+    fixed = compute_flags(estimates, _scored(estimates), {}, RULES)
+    relative = compute_flags(estimates, _scored(estimates), {}, RULES, Clinic(low_line=line))
+    # All five are under the fixed 3.6; only 3.10-3.15 are in this clinic's lowest fifth.
+    assert [f.session_id for f in fixed if f.code == "LOW_ALLIANCE"] == [
+        "c-1-s2",
+        "c-1-s3",
+        "c-1-s4",
+    ]
+    low = [f for f in relative if f.code == "LOW_ALLIANCE"]
+    assert [f.session_id for f in low] == ["c-1-s3"]
+    assert "lowest 20% of this clinic's sessions" in low[0].reason
+    low_clinic = [2.0 + i / 100 for i in range(100)]  # every session here is above its fifth
+    line = low_alliance_line(low_clinic, rule)
+    flagged = compute_flags(estimates, _scored(estimates), {}, RULES, Clinic(low_line=line))
+    assert not [f for f in flagged if f.code == "LOW_ALLIANCE"]

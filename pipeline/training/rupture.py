@@ -1,0 +1,206 @@
+"""Fit the rupture model on labeled note sessions and measure it on the held-out clients.
+
+The sessions (``data/fixtures/note_sessions.jsonl``, labels in ``note_session_labels.csv``,
+``docs/labeling.md`` 5.1) are scored by the model folder itself, each with its client's history,
+and turned into :func:`pipeline.sessions.rupture.rupture_features`. The model is fitted on the
+``dev`` clients only: penalty, calibration and threshold by folds grouped by client. The
+``test`` clients are scored once, at the end, beside the baseline a user would try first: a
+TF-IDF + logistic regression over the session's own text, fitted on the same dev sessions
+with its threshold chosen the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.config import AllianceConfig
+from pipeline.model.artifacts import save_skops, write_manifest
+from pipeline.schemas import Session
+from pipeline.sessions.alliance_model import AllianceModel
+from pipeline.sessions.rupture import (
+    RUPTURE_FILE,
+    choose_threshold,
+    fit_rupture_model,
+    rupture_features,
+    rupture_kind,
+)
+from pipeline.steps import score_sessions
+from pipeline.training.evaluate import auc_interval
+from pipeline.training.registry import git_sha
+
+
+def _read_labels(path: Path) -> dict[str, dict]:
+    with Path(path).open(encoding="utf-8") as handle:
+        return {row["session_id"]: row for row in csv.DictReader(handle)}
+
+
+def labeled_rows(
+    model: AllianceModel, config: AllianceConfig, sessions_path: Path, labels_path: Path
+) -> dict:
+    """Features, labels and texts of every labeled session, each with its client's history."""
+    labels = _read_labels(labels_path)
+    lines = Path(sessions_path).read_text(encoding="utf-8").splitlines()
+    sessions = [Session.model_validate(json.loads(line)) for line in lines if line.strip()]
+    sessions = [s for s in sessions if s.session_id in labels and labels[s.session_id]["rupture"]]
+    scored = score_sessions(sessions, model, config)
+    by_client: dict[str, list[Session]] = defaultdict(list)
+    for session in sorted(sessions, key=lambda s: (s.client_id, s.session_date, s.session_id)):
+        by_client[session.client_id].append(session)
+    out: dict[str, list] = defaultdict(list)
+    for client, ordered in by_client.items():
+        history: list[float] = []
+        for session in ordered:
+            result, label = scored[session.session_id], labels[session.session_id]
+            out["rows"].append(rupture_features(result.pairs, result.estimate, history))
+            out["ids"].append(session.session_id)
+            out["clients"].append(client)
+            out["split"].append(label["split"])
+            out["rupture"].append(int(label["rupture"]))
+            out["hard_negative"].append(int(label["hard_negative"] or 0))
+            out["kind"].append(label["rupture_kind"])
+            out["early"].append(len(history) < 2)
+            out["predicted_kind"].append(rupture_kind(result.pairs))
+            out["text"].append(" ".join(p.text for p, _ in result.pairs))
+            history.append(result.estimate.overall)
+    return {key: np.asarray(value) if key == "rows" else value for key, value in out.items()}
+
+
+def _flag_figures(probabilities, threshold, data, rows) -> dict:
+    truth = np.asarray(data["rupture"])[rows].astype(bool)
+    flagged = probabilities >= threshold
+    hard = np.asarray(data["hard_negative"])[rows].astype(bool)
+    early = np.asarray(data["early"])[rows] & truth
+    auc, (low, high) = auc_interval(truth, probabilities)
+    return {
+        "sessions": int(len(rows)),
+        "ruptures": int(truth.sum()),
+        "auc": round(auc, 3),
+        "auc_95": [round(low, 3), round(high, 3)],
+        "precision": round(float(truth[flagged].mean()), 3) if flagged.any() else None,
+        "recall": round(float(flagged[truth].mean()), 3),
+        "flag_rate": round(float(flagged.mean()), 3),
+        "hard_negatives_flagged": round(float(flagged[hard].mean()), 3) if hard.any() else None,
+        "early_ruptures_caught": f"{int(flagged[early].sum())} of {int(early.sum())}",
+    }
+
+
+def _tfidf_baseline(data: dict, dev: np.ndarray, test: np.ndarray, target_precision: float):
+    """Session-text TF-IDF + logistic regression: out-of-fold threshold on dev, test scores."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+
+    texts, y = np.asarray(data["text"]), np.asarray(data["rupture"])
+    groups = np.asarray(data["clients"])
+
+    def make():
+        return make_pipeline(
+            TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+            LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000),
+        )
+
+    out_of_fold = np.zeros(len(dev))
+    for train, held in GroupKFold(n_splits=5).split(dev, y[dev], groups[dev]):
+        model = make().fit(texts[dev][train], y[dev][train])
+        out_of_fold[held] = model.predict_proba(texts[dev][held])[:, 1]
+    threshold = choose_threshold(out_of_fold, y[dev], target_precision)
+    return make().fit(texts[dev], y[dev]).predict_proba(texts[test])[:, 1], threshold
+
+
+def train_rupture(
+    model_dir: Path,
+    out_dir: Path,
+    config: AllianceConfig,
+    sessions_path: Path,
+    labels_path: Path,
+    target_precision: float = 0.7,
+    version: str | None = None,
+) -> dict:
+    """Fit the rupture model on the dev clients, measure it on the test clients, and write a
+    copy of ``model_dir`` with it to ``out_dir`` (manifest and model card updated).
+
+    Args:
+        model_dir: The model folder whose passage model and estimator score the sessions.
+        out_dir: The new folder (a copy of ``model_dir`` with the rupture model).
+        config: Run config (encoder, sections).
+        sessions_path: Labeled sessions, in the input contract.
+        labels_path: Their labels (``split``, ``rupture``, ``rupture_kind``, ``hard_negative``).
+        target_precision: Precision the threshold must reach on the dev folds.
+        version: The new folder's version (default: its folder name).
+
+    Returns:
+        The report: the fit's cross-validated figures, test figures of the model and of the
+        TF-IDF baseline, and the kind's accuracy on the test ruptures.
+
+    Raises:
+        ValueError: ``out_dir`` is ``model_dir``, or a split has no rupture.
+    """
+    if Path(out_dir).resolve() == Path(model_dir).resolve():
+        raise ValueError("--out must be a new folder: the source model stays as it is")
+    model = AllianceModel.load(model_dir, config.encoder)
+    data = labeled_rows(model, config, sessions_path, labels_path)
+    split = np.asarray(data["split"])
+    dev, test = np.flatnonzero(split == "dev"), np.flatnonzero(split == "test")
+    y = np.asarray(data["rupture"])
+    if not y[dev].any() or not y[test].any():
+        raise ValueError("both the dev and the test clients need rupture sessions")
+    rupture = fit_rupture_model(
+        data["rows"][dev], y[dev], np.asarray(data["clients"])[dev], target_precision
+    )
+    baseline, baseline_threshold = _tfidf_baseline(data, dev, test, target_precision)
+    tested = [i for i in test if y[i]]
+    kinds = np.asarray(data["predicted_kind"])
+    report = {
+        "fit": rupture.metrics,
+        "threshold": round(rupture.threshold, 4),
+        "test": _flag_figures(
+            rupture.probability(data["rows"][test]), rupture.threshold, data, test
+        ),
+        "tfidf_test": _flag_figures(baseline, baseline_threshold, data, test),
+        "kind_test": {
+            "correct": int(sum(kinds[i] == data["kind"][i] for i in tested)),
+            "unclear": int(sum(kinds[i] == "unclear" for i in tested)),
+            "ruptures": len(tested),
+        },
+    }
+    rupture.metrics = {**rupture.metrics, "test": report["test"]}
+    shutil.rmtree(out_dir, ignore_errors=True)
+    shutil.copytree(model_dir, out_dir)
+    save_skops(rupture, Path(out_dir) / RUPTURE_FILE)
+    metadata = {k: v for k, v in model.manifest.items() if k != "files"}
+    # A new version: its flags differ, so a nightly run rescores (and re-flags) every session.
+    metadata["parent"] = {"version": model.version, "git_sha": model.manifest.get("git_sha")}
+    metadata["version"] = version or Path(out_dir).name
+    metadata["git_sha"] = git_sha()
+    metadata["rupture_model"] = report
+    write_manifest(Path(out_dir), metadata)
+    _add_to_model_card(Path(out_dir), report)
+    return report
+
+
+def _add_to_model_card(folder: Path, report: dict) -> None:
+    card = folder / "MODEL_CARD.md"
+    test, tfidf, fit = report["test"], report["tfidf_test"], report["fit"]
+    section = f"""
+
+## Rupture model (`{RUPTURE_FILE}`)
+
+Calibrated logistic regression over what a session shows (strain passages, withdrawal and
+confrontation markers, alliance evidence, the drop from the client's baseline), fitted on the
+{fit["sessions"]} dev sessions of the labeled note sessions ({fit["ruptures"]} ruptures;
+synthetic, `data/fixtures/note_sessions_README.md`), threshold {report["threshold"]} chosen on
+folds grouped by client for precision {fit["target_precision"]}. Held-out test clients
+({test["sessions"]} sessions, {test["ruptures"]} ruptures): AUC {test["auc"]} {test["auc_95"]},
+precision {test["precision"]}, recall {test["recall"]}, hard negatives flagged
+{test["hard_negatives_flagged"]}. TF-IDF + logistic regression on the same sessions: AUC
+{tfidf["auc"]} {tfidf["auc_95"]}, precision {tfidf["precision"]}, recall {tfidf["recall"]}.
+The sessions are synthetic and hold far more ruptures (39%) than a caseload does.
+"""
+    card.write_text((card.read_text() if card.exists() else "") + section, encoding="utf-8")

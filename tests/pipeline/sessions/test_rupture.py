@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from pipeline.model.artifacts import load_skops, save_skops
+from pipeline.sessions.flags import Clinic, compute_flags
+from pipeline.sessions.rupture import (
+    FEATURE_NAMES,
+    RuptureModel,
+    choose_threshold,
+    fit_rupture_model,
+    rupture_features,
+    rupture_kind,
+)
+from tests.pipeline.sessions.test_flags import RULES, _estimate, _scored
+
+
+def _pairs(texts_and_strain):
+    estimate = _estimate(0, 4.0)
+    [(template, scores)] = _scored([estimate])[estimate.session_id]
+    out = []
+    for i, (text, strain) in enumerate(texts_and_strain):
+        passage = template.model_copy(update={"text": text, "index": i, "passage_id": f"p{i}"})
+        out.append((passage, scores.model_copy(update={"strain": strain})))
+    return out, estimate
+
+
+def test_rupture_features_read_markers_strain_and_history():
+    pairs, estimate = _pairs(
+        [
+            ("When writer returned to the plan pt went quiet and shrugged.", 0.7),
+            ("Pt said 'you keep pushing worksheets, this is pointless.'", 0.9),
+            ("Pt reported sleeping better.", 0.1),
+        ]
+    )
+    row = dict(zip(FEATURE_NAMES, rupture_features(pairs, estimate, [4.5, 4.4, 4.6])))
+    assert len(row) == len(FEATURE_NAMES)
+    assert row["strain_max"] == pytest.approx(0.9) and row["strain_count"] == 2
+    assert row["withdrawal_markers"] >= 2 and row["confrontation_markers"] >= 2
+    assert row["drop"] == pytest.approx(0.5) and row["has_history"] == 1.0
+    first = dict(zip(FEATURE_NAMES, rupture_features(pairs, estimate, [])))
+    assert first["drop"] == 0.0 and first["has_history"] == 0.0
+
+
+def test_rupture_kind_follows_the_markers():
+    withdrawal, _ = _pairs([("Pt went quiet, shrugged, 'whatever you think.'", 0.6)])
+    confrontation, _ = _pairs([("Client: 'You don't get it, this is a waste of time.'", 0.8)])
+    neither, _ = _pairs([("Reviewed the sleep diary together.", 0.1)])
+    assert rupture_kind(withdrawal) == "withdrawal"
+    assert rupture_kind(confrontation) == "confrontation"
+    assert rupture_kind(neither) == "unclear"
+
+
+def test_rupture_threshold_reaches_the_precision_asked_for():
+    probabilities = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    labels = np.array([1, 1, 0, 1, 0, 0, 0])
+    assert choose_threshold(probabilities, labels, 0.7) == 0.6  # 3 of 4 flagged are ruptures
+    assert choose_threshold(probabilities, labels, 1.0) == 0.8
+
+
+def _separable(n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    rows = rng.normal(size=(n, len(FEATURE_NAMES)))
+    rows[:, 0] += 2.5 * y  # strain_max carries the label
+    groups = [f"c{i // 4}" for i in range(n)]
+    return rows, y, groups
+
+
+def test_rupture_model_overfits_saves_loads_and_predicts_the_same(tmp_path):
+    rows, y, groups = _separable()
+    model = fit_rupture_model(rows, y, groups, target_precision=0.8)
+    probabilities = model.probability(rows)
+    assert model.metrics["cv_auc"] > 0.85
+    assert ((probabilities >= model.threshold) == (y == 1)).mean() > 0.85
+    save_skops(model, tmp_path / "rupture.skops")
+    loaded = load_skops(tmp_path / "rupture.skops")
+    assert isinstance(loaded, RuptureModel) and loaded.threshold == model.threshold
+    np.testing.assert_allclose(loaded.probability(rows), probabilities)
+
+
+def test_rupture_flag_comes_from_the_model_and_works_on_a_first_session():
+    rows, y, groups = _separable()
+    model = fit_rupture_model(rows, y, groups)
+    estimates = [_estimate(i, 4.2) for i in range(3)]
+    scored = _scored(estimates, {"c-1-s0": 0.99})
+    for sid, pairs in scored.items():
+        strain = 0.99 if sid == "c-1-s0" else 0.01
+        text = "Pt went quiet and said this is pointless." if sid == "c-1-s0" else "Reviewed HW."
+        scored[sid] = [
+            (p.model_copy(update={"text": text}), s.model_copy(update={"strain": strain}))
+            for p, s in pairs
+        ]
+    strong = RuptureModel(model.classifier, threshold=0.0)  # flags everything: check the shape
+    assert {f.code for f in compute_flags(estimates, scored, {}, RULES, Clinic(strong))} >= {
+        "RUPTURE"
+    }
+    flags = compute_flags(estimates, scored, {}, RULES, Clinic(model))
+    ruptures = [f for f in flags if f.code == "RUPTURE"]
+    assert [f.session_id for f in ruptures] == ["c-1-s0"]  # the first session, no history
+    assert ruptures[0].reason.startswith("Possible rupture (probability")
+    assert ruptures[0].evidence == ["c-1-s0:0000"]
+    assert not any(f.code in ("STRAIN_MARKERS", "RUPTURE_DROP") for f in flags)

@@ -1,0 +1,44 @@
+"""Fitting the rupture model on labeled sessions: report, folder, save -> load -> same."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.sessions.alliance_model import AllianceModel
+from pipeline.sessions.rupture import RUPTURE_FILE
+from pipeline.training.rupture import labeled_rows, train_rupture
+from pipeline.training.structure import NOTE_SESSION_LABELS, NOTE_SESSIONS
+
+
+def test_train_rupture_writes_a_folder_that_flags_the_same_after_reload(
+    tiny_model_dir: Path, tiny_config, tmp_path: Path
+):
+    out = tmp_path / "with-rupture"
+    report = train_rupture(tiny_model_dir, out, tiny_config, NOTE_SESSIONS, NOTE_SESSION_LABELS)
+    assert report["fit"]["sessions"] == 71 and report["test"]["sessions"] == 64
+    for figures in (report["test"], report["tfidf_test"]):
+        low, high = figures["auc_95"]
+        assert 0 <= low <= figures["auc"] <= high <= 1
+    assert (out / RUPTURE_FILE).exists()
+    assert "rupture_model" in json.loads((out / "manifest.json").read_text())
+    assert "Rupture model" in (out / "MODEL_CARD.md").read_text()
+
+    loaded = AllianceModel.load(out, tiny_config.encoder)
+    assert AllianceModel.load(tiny_model_dir, tiny_config.encoder).rupture is None
+    data = labeled_rows(loaded, tiny_config, NOTE_SESSIONS, NOTE_SESSION_LABELS)
+    again = AllianceModel.load(out, tiny_config.encoder).rupture
+    np.testing.assert_allclose(
+        loaded.rupture.probability(data["rows"]), again.probability(data["rows"])
+    )
+    assert loaded.rupture.threshold == pytest.approx(report["threshold"], abs=1e-4)
+
+
+def test_train_rupture_refuses_to_overwrite_its_source(tiny_model_dir: Path, tiny_config):
+    with pytest.raises(ValueError, match="new folder"):
+        train_rupture(
+            tiny_model_dir, tiny_model_dir, tiny_config, NOTE_SESSIONS, NOTE_SESSION_LABELS
+        )
