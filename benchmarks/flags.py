@@ -10,6 +10,9 @@ Two sets, both scored by the pipeline's own steps with the model in ``--model``:
   against ``repaired_in_session`` or ``repairs_earlier``. Also: the share of sessions with a
   flag (information-only ``REPAIR`` aside), and of hard negatives with one. Report ``test``;
   ``dev`` is where thresholds may be chosen.
+- **The session estimates** on the same sessions: Spearman of the overall and bond estimates
+  with the labels, beside a TF-IDF + ridge regression over the session's own text fitted on
+  the dev sessions (95% bootstrap intervals).
 - **The strain head** on the labeled strain passages of the note sessions' test clients
   (``data/fixtures/strain_passages.jsonl``): AUC of its probability for strain between client
   and clinician against the hard negatives (distress, conflict outside therapy, symptoms, risk
@@ -57,8 +60,8 @@ FIXTURE_CALLS = {
 STEADY_CLIENTS = ("c-02", "c-10")
 
 
-def flags_of(inputs: list[Path], model: Path | None) -> dict[str, set[str]]:
-    """Session id -> flag codes, from a fresh store."""
+def flags_of(inputs: list[Path], model: Path | None) -> tuple[dict[str, set[str]], dict, dict]:
+    """Session id -> flag codes, from a fresh store; also each session's estimate and text."""
     config = load_config()
     if model is not None:
         config = config.model_copy(update={"model_dir": model})
@@ -69,8 +72,11 @@ def flags_of(inputs: list[Path], model: Path | None) -> dict[str, set[str]]:
         for line in (Path(tmp) / "flags.jsonl").read_text().splitlines():
             flag = json.loads(line)
             codes[flag["session_id"]].add(flag["code"])
+        estimates = {e.session_id: e for e in store.estimates()}
+        passages = store.passages(list(estimates))
+        texts = {sid: " ".join(p.text for p, _ in pairs) for sid, pairs in passages.items()}
         store.engine.dispose()
-    return codes
+    return codes, estimates, texts
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
@@ -160,6 +166,34 @@ def strain_head(model: Path | None, split: str) -> dict:
     }
 
 
+def note_estimates(estimates: dict, texts: dict[str, str], split: str) -> dict:
+    """Overall and bond estimates against the labels on ``split``, beside a TF-IDF + ridge
+    regression over the session's own text fitted on the dev sessions (Spearman, 95%)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    from pipeline.training.structure import spearman_interval
+
+    labels_path = FIXTURES / "note_session_labels.csv"
+    labels = {row["session_id"]: row for row in csv.DictReader(labels_path.open())}
+    dev = [sid for sid, row in labels.items() if row["split"] == "dev" and sid in estimates]
+    held = [sid for sid, row in labels.items() if row["split"] == split and sid in estimates]
+    out = {}
+    for target in ("overall", "bond"):
+        truth = [float(labels[sid][target]) for sid in held]
+        baseline = make_pipeline(
+            TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), Ridge(alpha=1.0)
+        ).fit([texts.get(sid, "") for sid in dev], [float(labels[sid][target]) for sid in dev])
+        out[target] = {
+            "model": spearman_interval([getattr(estimates[sid], target) for sid in held], truth),
+            "tfidf_ridge": spearman_interval(
+                baseline.predict([texts.get(s, "") for s in held]), truth
+            ),
+        }
+    return out
+
+
 def fixtures(codes: dict[str, set[str]]) -> dict:
     records = [json.loads(line) for line in (FIXTURES / "sessions.jsonl").read_text().splitlines()]
     calls = {
@@ -183,13 +217,18 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: shipped)")
     parser.add_argument("--split", choices=["test", "dev"], default="test")
     args = parser.parse_args()
-    note_codes = flags_of([FIXTURES / "note_sessions.jsonl"], args.model)
-    fixture_codes = flags_of([FIXTURES / "sessions.jsonl"], args.model)
+    note_codes, note_estimates_by_id, note_texts = flags_of(
+        [FIXTURES / "note_sessions.jsonl"], args.model
+    )
+    fixture_codes, _, _ = flags_of([FIXTURES / "sessions.jsonl"], args.model)
     print(
         json.dumps(
             {
                 "model": str(args.model or "models/default"),
                 "note_sessions": note_sessions(note_codes, args.split),
+                "note_session_estimates": note_estimates(
+                    note_estimates_by_id, note_texts, args.split
+                ),
                 "strain_head": strain_head(args.model, args.split),
                 "fixtures": fixtures(fixture_codes),
             },
