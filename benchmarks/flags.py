@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import os
 import tempfile
@@ -79,6 +80,13 @@ def flags_of(inputs: list[Path], model: Path | None) -> tuple[dict[str, set[str]
     return codes, estimates, texts
 
 
+@functools.cache
+def _labels() -> dict[str, dict]:
+    """``note_session_labels.csv``, by session id."""
+    with (FIXTURES / "note_session_labels.csv").open(encoding="utf-8") as handle:
+        return {row["session_id"]: row for row in csv.DictReader(handle)}
+
+
 def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 3) if denominator else None
 
@@ -95,8 +103,7 @@ def _precision_recall(flagged: set[str], truth: set[str], sessions: set[str]) ->
 
 
 def note_sessions(codes: dict[str, set[str]], split: str) -> dict:
-    labels_path = FIXTURES / "note_session_labels.csv"
-    labels = {row["session_id"]: row for row in csv.DictReader(labels_path.open())}
+    labels = _labels()
     sessions = {sid for sid, row in labels.items() if row["split"] == split}
 
     def labeled(test) -> set[str]:
@@ -175,8 +182,7 @@ def note_estimates(estimates: dict, texts: dict[str, str], split: str) -> dict:
 
     from pipeline.training.structure import spearman_interval
 
-    labels_path = FIXTURES / "note_session_labels.csv"
-    labels = {row["session_id"]: row for row in csv.DictReader(labels_path.open())}
+    labels = _labels()
     dev = [sid for sid, row in labels.items() if row["split"] == "dev" and sid in estimates]
     held = [sid for sid, row in labels.items() if row["split"] == split and sid in estimates]
     out = {}

@@ -76,7 +76,7 @@ class IdentifierGuardConfig(Strict):
 
     ``PERSON`` (left-over names, ``pipeline.ingest.names``) has its own ``person_policy``,
     ``redact`` by default: its precision is high (0.98 on the held-out name probe, no false
-    alarm in 1,147 clean note texts) but not perfect, and a false alarm costs one word under
+    alarm in 1,301 clean fixture texts) but not perfect, and a false alarm costs one word under
     ``redact`` and a whole session under ``quarantine``; names are also the commonest residual
     (clinician signatures), so quarantining them would hold back much of a real export. A
     session with any finding under ``quarantine`` is quarantined whatever else it holds.

@@ -218,6 +218,8 @@ def flag_step(session_ids: Sequence[str], config: AllianceConfig, store: Store) 
     Clients are processed in chunks, so memory is bounded by a chunk's sessions.
     """
     clients = store.client_ids(session_ids)
+    if not clients:  # nothing new: no model to load, no store-wide spread to read
+        return 0
     rules = load_flag_rules(config.flags.rules_file)
     clinic = Clinic(
         load_model(config).rupture,

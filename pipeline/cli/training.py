@@ -1,4 +1,5 @@
-"""The researcher's commands: ``train``, ``evaluate``, ``train-sessions`` and ``train-head``.
+"""The researcher's commands: ``train``, ``evaluate``, ``train-sessions``, ``train-head`` and
+``train-rupture``.
 
 Train and promote models on the public corpora and labeled notes, compare a model with a
 TF-IDF baseline, and refit the session estimator on a clinic's own ratings. Registered on the
@@ -203,6 +204,9 @@ def evaluate(
 
 
 PromoteOption = Annotated[bool, typer.Option(help="Also make the new folder the default model.")]
+VersionOption = Annotated[
+    str | None, typer.Option(help="Version of the new folder (default: its name).")
+]
 
 
 def _promote(folder: Path, default: Path) -> None:
@@ -319,9 +323,7 @@ def train_head_command(
             "data/fixtures/note_passages.jsonl)."
         ),
     ] = None,
-    version: Annotated[
-        str | None, typer.Option(help="Version of the new folder (default: its name).")
-    ] = None,
+    version: VersionOption = None,
     replace: Annotated[
         bool,
         typer.Option(
@@ -396,9 +398,7 @@ def train_rupture_command(
     precision: Annotated[
         float, typer.Option(min=0.05, max=0.99, help="Precision the threshold must reach.")
     ] = 0.7,
-    version: Annotated[
-        str | None, typer.Option(help="Version of the new folder (default: its name).")
-    ] = None,
+    version: VersionOption = None,
     model: ModelOption = None,
     promote: PromoteOption = False,
     config: ConfigOption = None,

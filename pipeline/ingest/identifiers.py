@@ -190,8 +190,8 @@ class IdentifierGuard:
 
     def __init__(self, config: GuardConfig | None = None) -> None:
         self.config = config or GuardConfig()
-        entities = [e for e in self.config.entities if self.policy_for(e) != "off"]
         # Kinds whose policy is off are not looked for at all.
+        entities = [e for e in self.config.entities if self.policy_for(e) != "off"]
         self._recognizers = _build_recognizers(
             tuple(entities),
             tuple(self.config.phone_regions),
@@ -201,7 +201,7 @@ class IdentifierGuard:
 
     def policy_for(self, entity: str) -> str:
         """``quarantine``, ``redact`` or ``off`` for findings of ``entity``."""
-        return self.config.person_policy if entity == "PERSON" else self.config.policy
+        return _policy_of(self.config, entity)
 
     @property
     def active(self) -> bool:
@@ -241,10 +241,13 @@ class IdentifierGuard:
         return text
 
 
+def _policy_of(config: GuardConfig, entity: str) -> str:
+    return config.person_policy if entity == "PERSON" else config.policy
+
+
 def guard_active(config: GuardConfig) -> bool:
     """Whether ``config`` looks for anything (without building the recognizers)."""
-    person = config.person_policy != "off" and "PERSON" in config.entities
-    return person or (config.policy != "off" and any(e != "PERSON" for e in config.entities))
+    return any(_policy_of(config, entity) != "off" for entity in config.entities)
 
 
 def get_guard(config: GuardConfig | None = None) -> IdentifierGuard:

@@ -94,6 +94,8 @@ _PERSON_VERB = re.compile(
     r"|hit|hurt|threatened|drinks|drank|lives|lived|works|worked)\b))"
 )
 UNCUED_SCORE = 0.5
+_DAY_NUMBER = re.compile(r"\s+\d")  # "May 3": a month before a day is a date
+_MID_SENTENCE = re.compile(r"[a-z,]\s$")  # the two characters before a word
 _EPONYM = re.compile(
     r"^['’]s\s+(?:disease|syndrome|palsy|law|rule|razor|hierarchy|theory|method|model|scale"
     r"|inventory|test|criteria|sign|phenomenon|effect|triad|chorea|dementia)\b",
@@ -221,10 +223,13 @@ class PersonFinder:
     """
 
     def __init__(self, allow: Iterable[str] = ()) -> None:
-        self.first, self.last = load_name_lists()
+        first, last = load_name_lists()
         allowed = frozenset(allow)
         self.words = name_words() | allowed
         self.structure = STRUCTURE_WORDS | allowed
+        # Listed names that are not also ordinary words: what a name needs without a cue.
+        self.first_names = first - self.words
+        self.surnames = last - self.words
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
         """Name spans in ``text`` as ``(start, end, score)``, sorted and non-overlapping."""
@@ -264,7 +269,7 @@ class PersonFinder:
         )
         if word.endswith("."):  # an initial: kept only before a name word
             return CUED_SCORE if following else None
-        if word in self.structure or (word in MONTHS and re.match(r"\s+\d", text[end:])):
+        if word in self.structure or (word in MONTHS and _DAY_NUMBER.match(text, end)):
             return None
         before = text[max(0, start - 2) : start]
         after = text[end : end + 24]
@@ -279,21 +284,17 @@ class PersonFinder:
             after_following = text[following[1] : following[1] + 24]
             if _CREDENTIAL.match(after_following) or _ROLE_AFTER.match(after_following):
                 return CUED_SCORE  # "Dana Whitfield, LCSW", "Bashir Rahimi (interpreter)"
-        listed_first = word in self.first and word not in self.words
         if previous is not None and previous[2].endswith("."):  # "J. Smith", not "P.O. Box"
-            listed = word in self.first or word in self.last
-            return CUED_SCORE if listed and word not in self.words else None
-        if listed_first:
-            if following and following[2] in self.last and following[2] not in self.words:
-                return CUED_SCORE
-            return LISTED_SCORE
+            return CUED_SCORE if word in self.first_names or word in self.surnames else None
+        if word in self.first_names:
+            return CUED_SCORE if following and following[2] in self.surnames else LISTED_SCORE
+        if word in self.words:
+            return None
         # A surname or unlisted word joins a listed first name before it ("Maria Okonkwo").
-        if previous is not None and word not in self.words:
-            previous_word = previous[2]
-            if previous_word in self.first and previous_word not in self.words:
-                return CUED_SCORE
+        if previous is not None and previous[2] in self.first_names:
+            return CUED_SCORE
         # An unlisted word mid-sentence that does what people do ("says Hiwot has").
-        if word not in self.words and re.search(r"[a-z,]\s$", before) and _PERSON_VERB.match(after):
+        if _MID_SENTENCE.search(before) and _PERSON_VERB.match(after):
             return UNCUED_SCORE
         return None
 
@@ -308,8 +309,7 @@ def _cue_ends(text: str) -> dict[int, str]:
 
 def _adjacent(text: str, end: int, token: tuple[int, int, str]) -> bool:
     """Whether ``token`` follows ``end`` after one space or none (same line, no punctuation)."""
-    gap = text[end : token[0]]
-    return gap in (" ", "") and token[0] > end - 1
+    return text[end : token[0]] in (" ", "")
 
 
 @functools.lru_cache(maxsize=8)

@@ -106,7 +106,10 @@ ERROR_CODES_DOC: dict[str, str] = {
         "The residual identifier guard found a possible e-mail address, phone number, SSN, URL, "
         "street address, date of birth or record number (`ingest.identifiers`; the message "
         "names the kinds and positions, never the text). With `policy: redact` the session is "
-        "kept with placeholders instead."
+        "kept with placeholders instead. Left-over person names (`PERSON`) follow "
+        "`person_policy`, `redact` by default: the session is kept with `[PERSON]` in place of "
+        "each name and `run.json` counts the redactions (`counts.identifiers_redacted`); with "
+        "`person_policy: quarantine` a name quarantines the session as `IDENTIFIER_FOUND`."
     ),
     "UNSUPPORTED_LANGUAGE": (
         "The note or transcript reads, with confidence, as a language outside "

@@ -115,7 +115,7 @@ def clinician_section(
                 "fit_sentence": fit_sentence(fits[client_id], interval)
                 if client_id in fits
                 else None,
-                "fit_chart": Markup(fit_svg(sessions)),
+                "fit_chart": Markup(fit_svg(sessions)) if client_id in fits else None,
             }
         )
     clients.sort(key=lambda c: (c["worst"], c["client_id"]))

@@ -131,6 +131,43 @@ def _rupture_reason(probability: float, kind: str, drop: float, baseline: float 
     return reason + ". Worth discussing in supervision."
 
 
+def _model_rupture(
+    rupture: RuptureModel,
+    pairs,
+    estimate: SessionEstimate,
+    history: np.ndarray,
+    baseline: float | None,
+    rule: RuptureRule,
+) -> tuple[str, str] | None:
+    """``(severity, reason)`` when the rupture model's probability reaches its threshold."""
+    scored_pairs = [(p, s) for p, s in pairs if s is not None]
+    row = rupture_features(scored_pairs, estimate, history.tolist())
+    probability = float(rupture.probability(row)[0])
+    if probability < rupture.threshold:
+        return None
+    severity = "high" if probability >= rule.high_probability else "medium"
+    drop = baseline - estimate.overall if baseline is not None else 0.0
+    return severity, _rupture_reason(probability, rupture_kind(scored_pairs), drop, baseline)
+
+
+def _drop_rupture(
+    estimate: SessionEstimate, history: int, baseline: float | None, rule: RuptureRule
+) -> tuple[str, str] | None:
+    """``(severity, reason)`` when the overall estimate fell ``min_drop`` below the baseline of
+    ``history`` earlier sessions (the rule for a folder without a rupture model)."""
+    if history < rule.min_history or baseline is None:
+        return None
+    drop = baseline - estimate.overall
+    if drop < rule.min_drop:
+        return None
+    return (
+        "high" if drop >= rule.high_drop else "medium",
+        f"Overall alliance estimate {estimate.overall:.2f} is {drop:.2f} below "
+        f"this client's recent baseline of {baseline:.2f}: a possible rupture "
+        "worth discussing in supervision.",
+    )
+
+
 @dataclass(frozen=True)
 class Clinic:
     """What flags need beyond one client's sessions.
@@ -162,33 +199,16 @@ def client_flags(
         pairs = scored.get(estimate.session_id, [])
         earlier = overall[max(0, i - rules.rupture.baseline_sessions) : i]
         baseline = float(earlier.mean()) if len(earlier) else None
-        drop = baseline - estimate.overall if baseline is not None else 0.0
         recovering = (
             rupture_baseline is not None and 0 < i - rupture_at <= rules.repair.within_sessions
         )
-        found = None
         if rupture is not None:
-            scored_pairs = [(p, s) for p, s in pairs if s is not None]
-            row = rupture_features(scored_pairs, estimate, overall[:i].tolist())
-            probability = float(rupture.probability(row)[0])
-            if probability >= rupture.threshold:
-                severity = "high" if probability >= rules.rupture.high_probability else "medium"
-                reason = _rupture_reason(probability, rupture_kind(scored_pairs), drop, baseline)
-                found = (severity, reason)
+            found = _model_rupture(rupture, pairs, estimate, overall[:i], baseline, rules.rupture)
         else:
-            history = earlier
             # While an earlier rupture is unrepaired, staying low is not a new rupture: only a
             # further fall from the rupture session itself counts.
-            if recovering and overall[rupture_at] - estimate.overall < rules.rupture.min_drop:
-                history = history[:0]
-            if len(history) >= rules.rupture.min_history and drop >= rules.rupture.min_drop:
-                severity = "high" if drop >= rules.rupture.high_drop else "medium"
-                found = (
-                    severity,
-                    f"Overall alliance estimate {estimate.overall:.2f} is {drop:.2f} below "
-                    f"this client's recent baseline of {baseline:.2f}: a possible rupture "
-                    "worth discussing in supervision.",
-                )
+            settled = recovering and overall[rupture_at] - estimate.overall < rules.rupture.min_drop
+            found = _drop_rupture(estimate, 0 if settled else len(earlier), baseline, rules.rupture)
         if found is not None:
             severity, reason = found
             flags.append(

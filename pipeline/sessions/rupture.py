@@ -240,18 +240,16 @@ def fit_rupture_model(
 def choose_threshold(
     probabilities: np.ndarray, labels: np.ndarray, target_precision: float
 ) -> float:
-    """The lowest threshold whose precision reaches ``target_precision``, else the best F1."""
-    best_f1, best_f1_threshold = -1.0, 0.5
-    for threshold in np.unique(probabilities)[::-1]:
-        flagged = probabilities >= threshold
-        hits = float(labels[flagged].sum())
-        precision, recall = hits / flagged.sum(), hits / max(1, labels.sum())
-        f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
-        if f1 > best_f1:
-            best_f1, best_f1_threshold = f1, float(threshold)
-    reaching = [
-        float(t)
-        for t in np.unique(probabilities)
-        if labels[probabilities >= t].mean() >= target_precision
-    ]
-    return min(reaching) if reaching else best_f1_threshold
+    """The lowest threshold whose precision reaches ``target_precision``, else the best F1
+    (the highest threshold among equals)."""
+    candidates = np.unique(probabilities)[::-1]  # highest first
+    hits = np.array([labels[probabilities >= t].sum() for t in candidates], dtype=float)
+    flagged = np.array([(probabilities >= t).sum() for t in candidates], dtype=float)
+    precision, recall = hits / flagged, hits / max(1, labels.sum())
+    reaching = candidates[precision >= target_precision]
+    if len(reaching):
+        return float(reaching.min())
+    f1 = np.divide(
+        2 * precision * recall, precision + recall, out=np.zeros_like(hits), where=hits > 0
+    )
+    return float(candidates[int(np.argmax(f1))])

@@ -12,7 +12,6 @@ with its threshold chosen the same way.
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -33,6 +32,7 @@ from pipeline.sessions.rupture import (
 from pipeline.steps import score_sessions
 from pipeline.training.evaluate import auc_interval
 from pipeline.training.registry import git_sha
+from pipeline.training.structure import read_sessions
 
 
 def _read_labels(path: Path) -> dict[str, dict]:
@@ -45,9 +45,11 @@ def labeled_rows(
 ) -> dict:
     """Features, labels and texts of every labeled session, each with its client's history."""
     labels = _read_labels(labels_path)
-    lines = Path(sessions_path).read_text(encoding="utf-8").splitlines()
-    sessions = [Session.model_validate(json.loads(line)) for line in lines if line.strip()]
-    sessions = [s for s in sessions if s.session_id in labels and labels[s.session_id]["rupture"]]
+    sessions = [
+        s
+        for s in read_sessions(sessions_path)
+        if s.session_id in labels and labels[s.session_id]["rupture"]
+    ]
     scored = score_sessions(sessions, model, config)
     by_client: dict[str, list[Session]] = defaultdict(list)
     for session in sorted(sessions, key=lambda s: (s.client_id, s.session_date, s.session_id)):

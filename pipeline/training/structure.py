@@ -93,6 +93,12 @@ def conversation_structure(
     }
 
 
+def read_sessions(path: Path) -> list[Session]:
+    """The sessions of a JSONL file in the input contract (the labeled note sessions)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [Session.model_validate_json(line) for line in lines if line.strip()]
+
+
 def read_session_labels(path: Path) -> dict[str, dict]:
     """``note_session_labels.csv``: session id -> split, ratings, structure_1to5 (or None)."""
     with Path(path).open(encoding="utf-8") as handle:
@@ -136,11 +142,7 @@ def note_session_structure(
         split: ``dev``, ``test`` or ``all``.
     """
     labels = read_session_labels(labels_path)
-    sessions = [
-        Session.model_validate_json(line)
-        for line in Path(sessions_path).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    sessions = read_sessions(sessions_path)
     sessions = [s for s in sessions if split == "all" or labels[s.session_id]["split"] == split]
     estimates = [item.estimate for item in score_sessions(sessions, model, config).values()]
     both = [
