@@ -8,8 +8,10 @@ Two sets, both scored by the pipeline's own steps with the model in ``--model``:
   ``RUPTURE_DROP``, ``STRAIN_MARKERS``) against ``rupture``, ``LOW_ALLIANCE`` against a labeled
   ``overall`` of 2.5 or less, ``NO_GOAL_TALK`` against ``goal`` 2.5 or less, ``REPAIR``
   against ``repaired_in_session`` or ``repairs_earlier``. Also: the share of sessions with a
-  flag (information-only ``REPAIR`` aside), and of hard negatives with one. Report ``test``;
-  ``dev`` is where thresholds may be chosen.
+  flag (information-only ``REPAIR`` aside), the same share in a realistic caseload (its
+  ruptures weighted to 10%, ``FlagBudget``), and of hard negatives with one. Report ``test``;
+  ``dev`` is where thresholds may be chosen (and the session estimator learned from it, so
+  its dev figures are in-sample).
 - **The session estimates** on the same sessions: Spearman of the overall and bond estimates
   with the labels, beside a TF-IDF + ridge regression over the session's own text fitted on
   the dev sessions (95% bootstrap intervals).
@@ -40,6 +42,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from pipeline import steps  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
+from pipeline.sessions.rupture import FlagBudget  # noqa: E402
 from pipeline.store.core import Store, default_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,12 +132,18 @@ def note_sessions(codes: dict[str, set[str]], split: str) -> dict:
     per_code["any rupture code"] = _precision_recall(rupture_flagged, truth["rupture"], sessions)
     for code in ("LOW_ALLIANCE", "NO_GOAL_TALK", "REPAIR"):
         per_code[code] = _precision_recall(with_code[code], truth[code], sessions)
+    ordered = sorted(sessions)
+    caseload = FlagBudget().flag_rate(
+        [sid in concern for sid in ordered], [sid in truth["rupture"] for sid in ordered]
+    )
     return {
         "split": split,
         "sessions": len(sessions),
         "ruptures": len(truth["rupture"] & sessions),
         "per_code": per_code,
         "flag_rate": _ratio(len(concern & sessions), len(sessions)),
+        # The share of sessions with a flag in a caseload holding 10% ruptures (FlagBudget).
+        "caseload_flag_rate": round(caseload, 3),
         "hard_negatives": len(hard),
         "hard_negatives_flagged": _ratio(len(concern & hard), len(hard)),
         "hard_negatives_with_a_rupture_code": _ratio(len(rupture_flagged & hard), len(hard)),
@@ -180,7 +189,7 @@ def note_estimates(estimates: dict, texts: dict[str, str], split: str) -> dict:
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
 
-    from pipeline.training.structure import spearman_interval
+    from pipeline.training.evaluate import spearman_interval
 
     labels = _labels()
     dev = [sid for sid, row in labels.items() if row["split"] == "dev" and sid in estimates]

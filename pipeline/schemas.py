@@ -27,6 +27,14 @@ Speaker = Literal["clinician", "client"]
 MIN_SESSION_YEAR = 1900  # earlier dates are typos (0026-03-02) or placeholder values
 ID_MAX_CHARS = 200
 LABEL_MAX_CHARS = 100  # note_type and metadata keys
+
+TextKind = Literal["note", "transcript", "chat"]
+TEXT_KINDS: tuple[str, ...] = ("note", "transcript", "chat")
+# note_type values (lowercase, "-" and " " read as "_") that mark a transcript as a peer-support
+# or text chat rather than a therapy session.
+CHAT_NOTE_TYPES = frozenset(
+    {"chat", "peer_support", "peer_support_chat", "text_chat", "support_chat"}
+)
 METADATA_VALUE_MAX_CHARS = 1_000
 METADATA_MAX_ENTRIES = 100
 SESSION_NUMBER_MAX = 100_000  # also keeps the value inside a 64-bit database integer
@@ -141,8 +149,14 @@ class Session(BaseModel):
         return self
 
     @property
-    def kind(self) -> Literal["note", "transcript"]:
-        return "note" if self.note is not None else "transcript"
+    def kind(self) -> TextKind:
+        """``note`` (a written note), ``chat`` (a transcript whose ``note_type`` says it is a
+        peer-support or text chat, :data:`CHAT_NOTE_TYPES`) or ``transcript`` (a therapy
+        transcript). The session estimator reads each kind with its own model."""
+        if self.note is not None:
+            return "note"
+        note_type = (self.note_type or "").strip().lower().replace("-", "_").replace(" ", "_")
+        return "chat" if note_type in CHAT_NOTE_TYPES else "transcript"
 
     def content_hash(self) -> str:
         """sha256 of the canonical JSON of the session (detects amended notes)."""
@@ -207,7 +221,7 @@ class SessionEstimate(BaseModel):
     # advice; 0 = following the client's lead); None when no clinician activity is recorded.
     structure: float | None = None
     # The kind of text the session was read from (None in stores written before it existed).
-    kind: Literal["note", "transcript"] | None = None
+    kind: TextKind | None = None
 
 
 class ClientFit(BaseModel):
@@ -229,7 +243,7 @@ class ClientFit(BaseModel):
     # structured half, in points on the 1-5 scale.
     fit_difference: float | None = None
     fit_sessions: int = 0  # sessions the fit read (with a structure value, of one kind of text)
-    fit_kind: Literal["note", "transcript"] | None = None
+    fit_kind: TextKind | None = None
     n_structured: int  # sessions with a structure value
     why: str  # plain words: what decided the call
 

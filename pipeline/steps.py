@@ -28,6 +28,7 @@ from pipeline.sessions.estimator import estimate_sessions, session_row
 from pipeline.sessions.features import SIGNAL_NAMES, pooled_vectors, session_vector
 from pipeline.sessions.flags import Clinic, compute_flags, load_flag_rules, low_alliance_line
 from pipeline.sessions.structure import session_structure
+from pipeline.sessions.text_model import session_text
 from pipeline.store.core import Store
 
 
@@ -106,6 +107,66 @@ def _untimed(_stage: str, function, *args):
     return function(*args)
 
 
+@dataclass
+class ClassifiedSession:
+    """One session segmented and classified, before it is estimated."""
+
+    pairs: list[tuple[Passage, PassageScores]]
+    row: np.ndarray  # the session estimator's input
+    signals: dict[str, float]
+
+
+def classify_sessions(
+    sessions: Sequence[Session], scorer, config: AllianceConfig, timed=None
+) -> dict[str, ClassifiedSession]:
+    """Segment and classify a batch of sessions and build each one's estimator row.
+
+    Args:
+        sessions: The batch (one ``nlp.pipe`` stream and one model batch stream).
+        scorer: The passage scorer (``AllianceModel.scorer``).
+        config: Run config (sections).
+        timed: ``timed(stage, function, *args)`` runs a stage ("segment", "classify").
+
+    Returns:
+        Session id -> its passages with scores, estimator row and named signals.
+    """
+    timed = timed or _untimed
+    nlp = cached_nlp(Path(config.nlp.sections_file), config.nlp.default_section)
+    segmented = timed("segment", lambda items: list(segment_sessions(items, nlp)), sessions)
+    passages = [passage for _, session_passages in segmented for passage in session_passages]
+    scores, vectors = timed("classify", score_passages, passages, scorer)
+    offsets = np.cumsum([0] + [len(p) for _, p in segmented])
+    width = vectors.shape[1] * 2 if len(passages) else 0
+    out = {}
+    for i, (session, session_passages) in enumerate(segmented):
+        pairs = [(p, scores[p.passage_id]) for p in session_passages]
+        named = session_row(pairs, session.kind)
+        pooled = pooled_vectors(vectors[offsets[i] : offsets[i + 1]])
+        if len(pooled) == 0 and width:  # a session without passages: neutral vector part
+            pooled = np.zeros(width)
+        out[session.session_id] = ClassifiedSession(
+            pairs,
+            session_vector(named, pooled),
+            dict(zip(SIGNAL_NAMES, np.round(named, 5).tolist())),
+        )
+    return out
+
+
+def _text_scores(
+    model: AllianceModel, classified: dict[str, ClassifiedSession], kinds: dict[str, str]
+) -> dict[str, np.ndarray] | None:
+    """The text model's scores of each session's own words, when the estimator reads them."""
+    if model.text_model is None or not getattr(model.estimator, "n_text", 0):
+        return None
+    ids = list(classified)
+    texts = [
+        session_text([(p.speaker, p.text) for p, _ in classified[sid].pairs], kinds[sid])
+        for sid in ids
+    ]
+    scores = model.text_model.predict(texts, [kinds[sid] for sid in ids])
+    return dict(zip(ids, scores))
+
+
 def score_sessions(
     sessions: Sequence[Session], model: AllianceModel, config: AllianceConfig, timed=_untimed
 ) -> dict[str, ScoredSession]:
@@ -121,37 +182,32 @@ def score_sessions(
     Returns:
         Session id -> its results, in the order of ``sessions``.
     """
-    nlp = cached_nlp(Path(config.nlp.sections_file), config.nlp.default_section)
-    segmented = timed("segment", lambda items: list(segment_sessions(items, nlp)), sessions)
-    passages = [passage for _, session_passages in segmented for passage in session_passages]
-    scores, vectors = timed("classify", score_passages, passages, model.scorer)
-    offsets = np.cumsum([0] + [len(p) for _, p in segmented])
-    width = vectors.shape[1] * 2 if len(passages) else 0
-    rows, signals, pairs = {}, {}, {}
-    for i, (session, session_passages) in enumerate(segmented):
-        sid = session.session_id
-        pairs[sid] = [(p, scores[p.passage_id]) for p in session_passages]
-        named = session_row(pairs[sid])
-        pooled = pooled_vectors(vectors[offsets[i] : offsets[i + 1]])
-        if len(pooled) == 0 and width:  # a session without passages: neutral vector part
-            pooled = np.zeros(width)
-        rows[sid] = session_vector(named, pooled)
-        signals[sid] = dict(zip(SIGNAL_NAMES, np.round(named, 5).tolist()))
-    counts = {sid: len(p) for sid, p in pairs.items()}
-    estimates = timed(
-        "estimate", estimate_sessions, sessions, rows, counts, model.estimator, model.version
-    )
+    classified = classify_sessions(sessions, model.scorer, config, timed)
+    rows = {sid: item.row for sid, item in classified.items()}
+    counts = {sid: len(item.pairs) for sid, item in classified.items()}
     kinds = {session.session_id: session.kind for session in sessions}
+    text_scores = timed("estimate", _text_scores, model, classified, kinds)
+    estimates = timed(
+        "estimate",
+        estimate_sessions,
+        sessions,
+        rows,
+        counts,
+        model.estimator,
+        model.version,
+        text_scores,
+    )
     out = {}
     for estimate in estimates:
         sid = estimate.session_id
+        pairs = classified[sid].pairs
         estimate.kind = kinds[sid]
         estimate.structure = session_structure(
-            [scores for _, scores in pairs[sid]],
-            [passage.speaker for passage, _ in pairs[sid]],
+            [scores for _, scores in pairs],
+            [passage.speaker for passage, _ in pairs],
             config.approach.min_activity,
         )
-        out[sid] = ScoredSession(pairs[sid], rows[sid], signals[sid], estimate)
+        out[sid] = ScoredSession(pairs, rows[sid], classified[sid].signals, estimate)
     return out
 
 
@@ -203,8 +259,9 @@ def stored_session_rows(store: Store, session_ids: Sequence[str]) -> dict[str, n
     (used to fit the session estimator on a clinic's ratings)."""
     scored = store.passages(session_ids)
     vectors = store.vectors(session_ids)
+    kinds = {session.session_id: session.kind for session in store.sessions(session_ids)}
     return {
-        sid: session_vector(session_row(scored.get(sid, [])), vectors.get(sid))
+        sid: session_vector(session_row(scored.get(sid, []), kinds.get(sid)), vectors.get(sid))
         for sid in session_ids
     }
 

@@ -2,14 +2,15 @@
 
 This module only assembles the Typer app (``alliance = "pipeline.cli:app"``; ``python -m
 pipeline`` calls :func:`main`). The commands live in one module per group, and each imports
-only :mod:`pipeline.cli.common`, never this package:
+only :mod:`pipeline.cli.common` (and :mod:`pipeline.cli.tables`), never this package:
 
 - :mod:`pipeline.cli.scoring`: ``score``, ``nightly``, ``deploy``, ``report`` (the clinic's)
-- :mod:`pipeline.cli.training`: ``train``, ``evaluate``, ``train-sessions``, ``train-head``
-  (the researcher's)
+- :mod:`pipeline.cli.training`: ``train``, ``evaluate``, ``train-sessions``, ``train-head``,
+  ``train-rupture`` (the researcher's)
 - :mod:`pipeline.cli.data`: the ``data`` group (``convert``, ``export-labelstudio``,
   ``import-labelstudio``)
 - :mod:`pipeline.cli.common`: the shared options, settings loading, errors and console
+- :mod:`pipeline.cli.tables`: the rich tables the researcher's commands print
 
 The command functions are registered below, in the order ``alliance --help`` lists them.
 

@@ -166,40 +166,17 @@ def evaluate(
     if sessions:
         if not data.is_dir():
             raise fail("--sessions needs the corpora folder (e.g. ../shared/data) as --data")
+        from pipeline.cli.tables import sessions_table
         from pipeline.sessions.alliance_model import AllianceModel
-        from pipeline.training.data import default_note_passages
         from pipeline.training.labels import load_labels
         from pipeline.training.sessions import evaluate_sessions
 
-        labels = load_labels()
         splits = ("validation", "test") if split == "heldout" else (split,)
-        metrics = evaluate_sessions(
-            AllianceModel.load(model, settings.encoder),
-            data,
-            labels,
-            splits,
-            default_note_passages(labels),
-        )
-        sessions_view = Table(title=f"session estimates ({', '.join(splits)})")
-        columns = ("target/source", "n", "Spearman", "AUC [95% CI], n low", "MAE", "80% coverage")
-        for column in columns:
-            sessions_view.add_column(column)
-        for key, entry in metrics.items():
-            auc = (
-                f"{entry['auc']} [{entry['auc_ci95'][0]}, {entry['auc_ci95'][1]}], "
-                f"{entry['n_low']} low"
-                if "auc" in entry
-                else "–"
+        with console.status("scoring the rated sessions"):
+            metrics = evaluate_sessions(
+                AllianceModel.load(model, settings.encoder), data, load_labels(), splits, settings
             )
-            sessions_view.add_row(
-                key,
-                str(entry["n"]),
-                str(entry.get("spearman", "–")),
-                auc,
-                str(entry["mae"]),
-                str(entry["coverage_80"]),
-            )
-        Console().print(sessions_view)
+        Console().print(sessions_table(metrics, splits))
         _print_structure(model, data, split, splits, settings)
 
 
@@ -279,7 +256,8 @@ def train_sessions_command(
         alliance train-sessions --labels ratings.csv \\
           --store sqlite:///out/alliance.db --out models/clinic
 
-    Or on the public corpora (what `alliance train` does), e.g. after changing the features:
+    Or on the public corpora and the labeled note sessions' dev clients (what `alliance train`
+    does), e.g. after changing the features:
 
         alliance train-sessions --data ../shared/data --out models/default
     """
@@ -295,13 +273,12 @@ def train_sessions_command(
 
             result = train_sessions(labels, store, settings.model_dir, out, settings.encoder)
         else:
-            from pipeline.training.data import default_note_passages
-            from pipeline.training.labels import load_labels
             from pipeline.training.sessions import refit_on_corpora
 
-            notes = default_note_passages(load_labels())
-            with console.status("scoring conversations for the session estimator"):
-                result = refit_on_corpora(settings.model_dir, out, data, settings.encoder, notes)
+            with console.status("scoring rated sessions for the session estimator"):
+                result = refit_on_corpora(
+                    settings.model_dir, out, data, settings.encoder, config=settings
+                )
     except (ArtifactError, FileNotFoundError, ValueError) as error:
         raise fail(str(error)) from None
     console.print_json(json.dumps(result))
@@ -398,6 +375,23 @@ def train_rupture_command(
     precision: Annotated[
         float, typer.Option(min=0.05, max=0.99, help="Precision the threshold must reach.")
     ] = 0.7,
+    caseload_rupture_rate: Annotated[
+        float,
+        typer.Option(min=0.01, max=0.9, help="Share of a real caseload's sessions with a rupture."),
+    ] = 0.10,
+    budget: Annotated[
+        float,
+        typer.Option(
+            min=0.01, max=1.0, help="Share of a real caseload's sessions RUPTURE may flag."
+        ),
+    ] = 0.10,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="The public corpora (../shared/data): needed when the session estimator "
+            "learned from the labeled sessions, to estimate them out of fold."
+        ),
+    ] = None,
     version: VersionOption = None,
     model: ModelOption = None,
     promote: PromoteOption = False,
@@ -410,16 +404,20 @@ def train_rupture_command(
     model is fitted on the `dev` clients: a calibrated logistic regression over what each
     session shows (strain passages, withdrawal and confrontation markers, alliance evidence,
     the drop from the client's baseline), its threshold chosen on folds grouped by client so
-    that precision reaches `--precision`. The `test` clients are scored once, beside a TF-IDF
-    baseline over the session text. Seconds on a CPU:
+    that precision reaches `--precision` while a caseload with `--caseload-rupture-rate`
+    ruptures would see at most `--budget` of its sessions flagged. The `test` clients are
+    scored once, beside a TF-IDF baseline over the session text. When the session estimator
+    learned from the dev clients (the shipped one does), their estimates come from estimators
+    refitted without them, which needs the corpora (about two minutes on a CPU):
 
-        alliance train-rupture --out models/ft-v3-style-rupture --promote
+        alliance train-rupture --data ../shared/data --out models/v4-rupture --promote
     """
     private_environment()
     settings = load_settings(config, overrides, model)
     from rich.table import Table
 
     from pipeline.model.artifacts import ArtifactError
+    from pipeline.sessions.rupture import FlagBudget
     from pipeline.training.rupture import train_rupture
     from pipeline.training.structure import NOTE_SESSION_LABELS, NOTE_SESSIONS
 
@@ -433,11 +431,22 @@ def train_rupture_command(
                 labels or NOTE_SESSION_LABELS,
                 precision,
                 version,
+                data,
+                FlagBudget(caseload_rupture_rate, budget),
             )
     except (ArtifactError, FileNotFoundError, KeyError, ValueError) as error:
         raise fail(str(error)) from None
     view = Table(title="rupture: test clients (never trained or tuned on)")
-    for column in ("model", "AUC [95%]", "precision", "recall", "flag rate", "hard neg. flagged"):
+    columns = (
+        "model",
+        "AUC [95%]",
+        "precision",
+        "recall",
+        "flag rate",
+        "caseload flag rate",
+        "hard neg. flagged",
+    )
+    for column in columns:
         view.add_column(column)
     for name, entry in (("rupture model", report["test"]), ("TF-IDF", report["tfidf_test"])):
         view.add_row(
@@ -446,6 +455,7 @@ def train_rupture_command(
             str(entry["precision"]),
             str(entry["recall"]),
             str(entry["flag_rate"]),
+            str(entry["caseload_flag_rate"]),
             str(entry["hard_negatives_flagged"]),
         )
     Console().print(view)

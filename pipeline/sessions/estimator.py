@@ -4,6 +4,15 @@
 bond, goal and overall. Each target has its own ridge regression (regularisation chosen by
 internal cross-validation) wrapped in MAPIE's split-conformal regressor, so the 80% intervals
 come with a finite-sample coverage guarantee on data like the calibration data.
+
+It knows the kind of text it reads. A written note, a therapy transcript and a peer-support chat
+say different things about the alliance: unsolicited advice marks poor MI in a transcript while
+chat seekers rate suggestions well, and a note records what the writer chose to document. So
+each kind with enough rated sessions for a target gets a model of its own (and its own
+calibration), with its features (the named signals alone, or with the pooled passage vectors)
+chosen by cross-validation on its training sessions (the set whose out-of-fold estimates rank
+them best). A kind with too few ratings is read by the
+shared model fitted on every kind, which sees the kind as a feature.
 """
 
 from __future__ import annotations
@@ -12,23 +21,31 @@ from collections.abc import Sequence
 
 import numpy as np
 from mapie.regression import SplitConformalRegressor
+from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupKFold, KFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from pipeline.schemas import SessionEstimate
-from pipeline.sessions.features import session_signals
+from pipeline.sessions.features import KIND_COLUMNS, SIGNAL_NAMES, session_signals
 
 TARGETS = ("task", "bond", "goal", "overall")
 SCALE = (1.0, 5.0)
 MIN_RATED = 8  # sessions a target needs before it gets a model of its own
+# What a kind's own model may read (chosen by cross-validation): the named signals, or with the
+# pooled passage vectors, each with or without the text model's scores (the last columns).
+FEATURE_SETS = ("named", "all", "named+text", "all+text")
+
+
+def _ridge(alphas) -> object:
+    return make_pipeline(StandardScaler(), RidgeCV(alphas=np.asarray(alphas, dtype=float)))
 
 
 class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
-    """Ridge per target + split-conformal intervals (MAPIE), NaN targets masked.
+    """Ridge per target (and per kind of text) + split-conformal intervals, NaN targets masked.
 
     ``y`` is (n, n_targets), ``TARGETS`` order by convention, with NaN where a source gives no
     rating; each target's model sees only the sessions rated for it. A target with fewer than
@@ -38,10 +55,18 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
     Args:
         alphas: Ridge penalties tried by leave-one-out cross-validation.
         coverage: Nominal coverage of the intervals.
-        calibration_fraction: Share of each target's rated sessions held out to calibrate.
-        random_state: Seed of the calibration split.
+        calibration_fraction: Share of each model's rated sessions held out to calibrate.
+        random_state: Seed of the calibration split and the folds.
         scale: (low, high) the predictions and intervals are clipped to (the WAI-SR item
             scale); None leaves them unclipped.
+        kind_columns: Columns of ``X`` holding the one-hot kind of text; None reads every row
+            with the shared model alone.
+        n_named: The first ``n_named`` columns are the named signals (a kind's model may read
+            them alone); None: all columns.
+        min_kind_rated: Rated sessions a kind needs, per target, for a model of its own.
+        folds: Cross-validation folds for a kind's feature choice.
+        n_text: The last ``n_text`` columns are the text model's scores
+            (:mod:`pipeline.sessions.text_model`); 0 when the estimator reads no text scores.
     """
 
     def __init__(
@@ -51,12 +76,22 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
         calibration_fraction=0.25,
         random_state=0,
         scale=SCALE,
+        kind_columns=KIND_COLUMNS,
+        n_named=len(SIGNAL_NAMES),
+        min_kind_rated=40,
+        folds=5,
+        n_text=0,
     ):
         self.alphas = alphas
         self.coverage = coverage
         self.calibration_fraction = calibration_fraction
         self.random_state = random_state
         self.scale = scale
+        self.kind_columns = kind_columns
+        self.n_named = n_named
+        self.min_kind_rated = min_kind_rated
+        self.folds = folds
+        self.n_text = n_text
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -69,14 +104,33 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
     def _clip(self, values: np.ndarray) -> np.ndarray:
         return values if self.scale is None else np.clip(values, *self.scale)
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit each target on its rated rows.
+    def _kinds(self, X: np.ndarray) -> np.ndarray:
+        """Each row's kind (index into ``kind_columns``), -1 where none is set."""
+        if not self.kind_columns or X.shape[1] <= max(self.kind_columns):
+            return np.full(len(X), -1)
+        one_hot = X[:, list(self.kind_columns)]
+        return np.where(one_hot.max(1) > 0, one_hot.argmax(1), -1)
+
+    def _feature_sets(self) -> tuple[str, ...]:
+        return FEATURE_SETS if self.n_text else FEATURE_SETS[:2]
+
+    def _columns_of(self, feature_set: str, width: int) -> np.ndarray:
+        text = np.arange(width - self.n_text, width)
+        base = width - self.n_text
+        named = base if self.n_named is None else min(self.n_named, base)
+        columns = np.arange(named if feature_set.startswith("named") else base)
+        return np.concatenate([columns, text]) if feature_set.endswith("+text") else columns
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Fit each target on its rated rows: a shared model, and one per kind with enough.
 
         Args:
             X: (n, d) session vectors.
             y: (n, n_targets) or (n,) targets, NaN where unrated.
             sample_weight: Optional (n,) weights, e.g. to balance sources so a large corpus
                 does not drown a small one.
+            groups: Optional (n,) client or conversation ids: the folds of a kind's feature
+                choice never split one.
         """
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
@@ -91,11 +145,13 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
             if sample_weight is None
             else np.asarray(sample_weight, dtype=float).reshape(len(X))
         )
+        groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+        every = np.arange(X.shape[1])
         self.models_ = []
         for column in range(y.shape[1]):
             rated = ~np.isnan(y[:, column])
             self.models_.append(
-                self._fit_target(X[rated], y[rated, column], weights[rated])
+                (every, self._fit_target(X[rated], y[rated, column], weights[rated]))
                 if rated.sum() >= MIN_RATED
                 else None
             )
@@ -103,7 +159,54 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"n_samples={len(X)}: no target has at least {MIN_RATED} rated sessions"
             )
+        kinds = self._kinds(X)
+        self.kind_models_: dict[int, list] = {}
+        self.kind_features_: dict[int, list] = {}
+        for kind in sorted(set(kinds.tolist()) - {-1}):
+            own, chosen = [], []
+            for column in range(y.shape[1]):
+                rows = (kinds == kind) & ~np.isnan(y[:, column])
+                if rows.sum() < max(self.min_kind_rated, MIN_RATED):
+                    own.append(None)
+                    chosen.append(None)
+                    continue
+                feature_set = self._choose_features(
+                    X[rows], y[rows, column], weights[rows], groups[rows]
+                )
+                columns = self._columns_of(feature_set, X.shape[1])
+                own.append(
+                    (columns, self._fit_target(X[rows][:, columns], y[rows, column], weights[rows]))
+                )
+                chosen.append(feature_set)
+            self.kind_models_[kind] = own
+            self.kind_features_[kind] = chosen
         return self
+
+    def _choose_features(self, X, y, weights, groups) -> str:
+        """The feature set whose out-of-fold predictions rank these sessions best (Spearman).
+
+        Ranking, not squared error, is what the estimates are read for (the clinic's low line,
+        approach fit, every held-out figure): a ridge over the pooled vectors can rank well
+        while its errors are larger, and the squared error then picks the wrong set.
+        """
+        n_folds = min(self.folds, len(set(groups.tolist())))
+        if len(set(groups.tolist())) < len(groups):
+            splitter = GroupKFold(n_splits=n_folds)
+        else:
+            splitter = KFold(n_splits=n_folds, shuffle=True, random_state=self.random_state)
+        folds = list(splitter.split(X, y, groups))
+        scores = {}
+        for feature_set in self._feature_sets():
+            columns = self._columns_of(feature_set, X.shape[1])
+            predicted = np.zeros(len(y))
+            for train, held in folds:
+                model = _ridge(self.alphas).fit(
+                    X[train][:, columns], y[train], ridgecv__sample_weight=weights[train]
+                )
+                predicted[held] = model.predict(X[held][:, columns])
+            rho = spearmanr(predicted, y).statistic if np.ptp(predicted) > 0 else 0.0
+            scores[feature_set] = -np.inf if np.isnan(rho) else float(rho)
+        return max(scores, key=lambda name: scores[name])
 
     def _fit_target(self, X, y, weights) -> SplitConformalRegressor:
         # Split conformal needs at least 1 / (1 - coverage) calibration rows.
@@ -112,9 +215,7 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
         X_fit, X_cal, y_fit, y_cal, w_fit, _ = train_test_split(
             X, y, weights, test_size=n_cal, random_state=self.random_state
         )
-        base = make_pipeline(
-            StandardScaler(), RidgeCV(alphas=np.asarray(self.alphas, dtype=float))
-        ).fit(X_fit, y_fit, ridgecv__sample_weight=w_fit)
+        base = _ridge(self.alphas).fit(X_fit, y_fit, ridgecv__sample_weight=w_fit)
         conformal = SplitConformalRegressor(base, confidence_level=self.coverage, prefit=True)
         return conformal.conformalize(X_cal, y_cal)
 
@@ -123,24 +224,29 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
         X = np.nan_to_num(
             validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
         )
-        centers, lows, highs = [], [], []
-        for model in self.models_:
-            if model is None:
-                centers.append(None)
-                lows.append(None)
-                highs.append(None)
-                continue
-            center, bounds = model.predict_interval(X)
-            centers.append(center)
-            lows.append(bounds[:, 0, 0])
-            highs.append(bounds[:, 1, 0])
-        known = [i for i, c in enumerate(centers) if c is not None]
-        filler = np.mean([centers[i] for i in known], axis=0)
-        width = max(float(np.max(highs[i] - lows[i])) for i in known) / 2
-        for i, center in enumerate(centers):
-            if center is None:
-                centers[i], lows[i], highs[i] = filler, filler - width, filler + width
-        return np.column_stack(centers), np.column_stack(lows), np.column_stack(highs)
+        n_targets = len(self.models_)
+        center = np.full((len(X), n_targets), np.nan)
+        low, high = center.copy(), center.copy()
+        kinds = self._kinds(X)
+        for j in range(n_targets):
+            for kind in sorted(set(kinds.tolist())):
+                rows = kinds == kind
+                fitted = self.kind_models_.get(kind, [None] * n_targets)[j] or self.models_[j]
+                if fitted is None:
+                    continue
+                columns, model = fitted
+                estimate, bounds = model.predict_interval(X[rows][:, columns])
+                center[rows, j], low[rows, j], high[rows, j] = (
+                    estimate,
+                    bounds[:, 0, 0],
+                    bounds[:, 1, 0],
+                )
+        known = [j for j in range(n_targets) if not np.isnan(center[:, j]).all()]
+        filler = center[:, known].mean(1)
+        width = max(float(np.nanmax(high[:, j] - low[:, j])) for j in known) / 2
+        for j in set(range(n_targets)) - set(known):
+            center[:, j], low[:, j], high[:, j] = filler, filler - width, filler + width
+        return center, low, high
 
     def predict(self, X):
         """Point estimates clipped to ``scale``: (n, n_targets), or (n,) for 1-D ``y``."""
@@ -156,11 +262,10 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
         return (low.ravel(), high.ravel()) if self.single_output_ else (low, high)
 
 
-def session_row(pairs: Sequence) -> np.ndarray:
-    """The named signals of one session from its (Passage, PassageScores) pairs; the stored
-    pooled vectors are appended by the caller."""
-    signals = session_signals([s for _, s in pairs], [p.speaker for p, _ in pairs])
-    return signals
+def session_row(pairs: Sequence, kind: str | None) -> np.ndarray:
+    """The named signals of one session from its (Passage, PassageScores) pairs and its kind of
+    text; the stored pooled vectors are appended by the caller."""
+    return session_signals([s for _, s in pairs], [p.speaker for p, _ in pairs], kind)
 
 
 def estimate_sessions(
@@ -169,6 +274,7 @@ def estimate_sessions(
     n_passages: dict[str, int],
     estimator: SessionAllianceEstimator,
     model_version: str,
+    text_scores: dict[str, np.ndarray] | None = None,
 ) -> list:
     """Session estimates from precomputed session rows.
 
@@ -178,10 +284,14 @@ def estimate_sessions(
         n_passages: session_id -> number of passages.
         estimator: A fitted :class:`SessionAllianceEstimator`.
         model_version: Recorded on each estimate.
+        text_scores: session_id -> the text model's scores, appended to the row when the
+            estimator reads them (``n_text``).
     """
     if not sessions:
         return []
     X = np.vstack([rows[s.session_id] for s in sessions])
+    if getattr(estimator, "n_text", 0):  # estimators fitted before text scores have none
+        X = np.hstack([X, np.vstack([text_scores[s.session_id] for s in sessions])])
     center = estimator.predict(X)
     low, high = estimator.predict_interval(X)
     estimates = []

@@ -4,7 +4,8 @@ Computed once per session (when it is scored) and stored; the session estimator,
 the report all read the same numbers. Two parts:
 
 * named signals (``SIGNAL_NAMES``): alliance evidence, strain, empathy levels, MI ratios, client
-  talk, speaker proportions;
+  talk, speaker proportions, and last the kind of text as one-hot columns (``KIND_COLUMNS``), so
+  the estimator can read a note, a therapy transcript and a peer-support chat each its own way;
 * pooled passage vectors: the mean of all passage vectors and of the last third's (a session
   tends to end on where it landed), from the passage model's own representation.
 """
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.model.heads import ALLIANCE_HEADS, EMPATHY_HEADS
-from pipeline.schemas import PassageScores
+from pipeline.schemas import TEXT_KINDS, PassageScores
 
 LEVELS = np.array([0.0, 1.0, 2.0])
 
@@ -41,15 +42,26 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "change_to_sustain",
     "client_share",
     "log_passages",
+    *(f"kind_{kind}" for kind in TEXT_KINDS),
 )
+# Where the kind of text sits in a session vector (the estimator splits its models by it).
+KIND_COLUMNS: tuple[int, ...] = tuple(SIGNAL_NAMES.index(f"kind_{k}") for k in TEXT_KINDS)
 
 
 def _mean(values: np.ndarray, mask: np.ndarray) -> float:
     return float(values[mask].mean()) if mask.any() else 0.0
 
 
-def session_signals(scores: Sequence[PassageScores], speakers: Sequence[str]) -> np.ndarray:
-    """The named signals (``SIGNAL_NAMES``) of one session; zeros for an empty session.
+def kind_one_hot(kind: str | None) -> list[float]:
+    """The ``kind_*`` signals: 1 for the session's kind of text, 0 elsewhere (all 0: unknown)."""
+    return [float(kind == name) for name in TEXT_KINDS]
+
+
+def session_signals(
+    scores: Sequence[PassageScores], speakers: Sequence[str], kind: str | None = None
+) -> np.ndarray:
+    """The named signals (``SIGNAL_NAMES``) of one session; zeros (but the kind) for an empty
+    session.
 
     Only signals that training conversations and scored notes both have are used (no
     sections or negation: the public corpora have neither), so the estimator sees the same
@@ -58,9 +70,10 @@ def session_signals(scores: Sequence[PassageScores], speakers: Sequence[str]) ->
     Args:
         scores: The session's passage scores, in order.
         speakers: Each passage's speaker.
+        kind: The kind of text (``note``, ``transcript``, ``chat``; see ``Session.kind``).
     """
     if not scores:
-        return np.zeros(len(SIGNAL_NAMES))
+        return np.array([0.0] * (len(SIGNAL_NAMES) - len(TEXT_KINDS)) + kind_one_hot(kind))
     n = len(scores)
     alliance = np.array([[s.alliance[h] for h in ALLIANCE_HEADS] for s in scores])
     strain = np.array([s.strain for s in scores])
@@ -104,6 +117,7 @@ def session_signals(scores: Sequence[PassageScores], speakers: Sequence[str]) ->
             change / (sustain + 0.05),
             float(client.mean()),
             float(np.log1p(n)),
+            *kind_one_hot(kind),
         ]
     )
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.config import ConfigError, load_yaml
 from pipeline.schemas import Flag, Passage, PassageScores, SessionEstimate
-from pipeline.sessions.rupture import RuptureModel, rupture_features, rupture_kind
+from pipeline.sessions.rupture import REPAIR, RuptureModel, rupture_features, rupture_kind
 
 
 class _Rule(BaseModel):
@@ -40,8 +40,9 @@ class RuptureRule(_Rule):
 
 
 class RepairRule(_Rule):
-    tolerance: float = 0.25
+    tolerance: float = 0.25  # back within this of the pre-rupture level: repaired
     within_sessions: int = 3
+    min_rise: float = 0.5  # or the strain named, and the estimate this far above the rupture's
 
 
 class LowAllianceRule(_Rule):
@@ -62,7 +63,7 @@ def low_alliance_line(overall: Sequence[float], rule: LowAllianceRule) -> float:
 
 class NoGoalRule(_Rule):
     sessions: int = 3
-    goal_probability: float = 0.5
+    goal_probability: float = 0.3
 
 
 class LowEmpathyRule(_Rule):
@@ -168,6 +169,43 @@ def _drop_rupture(
     )
 
 
+def _repaired_within(pairs) -> list[str]:
+    """Repair passages that come after the session's strongest strain passage (none: [])."""
+    scored = [(p, sc) for p, sc in pairs if sc is not None]
+    if not scored:
+        return []
+    peak = max(range(len(scored)), key=lambda i: scored[i][1].strain)
+    return [p.passage_id for p, _ in scored[peak + 1 :] if REPAIR.search(p.text)][:3]
+
+
+def _repair_reason(
+    estimate: SessionEstimate,
+    pairs,
+    at_rupture: float,
+    baseline: float,
+    rule: RepairRule,
+) -> str | None:
+    """Why a session after a rupture reads as its repair, or None.
+
+    Either the estimate is back near the pre-rupture level, or the session names and works
+    through the strain (the clinician owning it, going back to last session) while the client
+    re-engages: the estimate is up on the rupture session's.
+    """
+    if estimate.overall >= baseline - rule.tolerance:
+        return (
+            f"Overall estimate {estimate.overall:.2f} is back near the pre-rupture level of "
+            f"{baseline:.2f}, with no new rupture: the earlier strain looks repaired."
+        )
+    named = sum(bool(REPAIR.search(p.text)) for p, _ in pairs)
+    if named and estimate.overall - at_rupture >= rule.min_rise:
+        return (
+            f"The earlier strain is named and worked through here ({named} passage"
+            f"{'s' if named > 1 else ''}), and the overall estimate is up from "
+            f"{at_rupture:.2f} to {estimate.overall:.2f} with no new rupture: a repair."
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class Clinic:
     """What flags need beyond one client's sessions.
@@ -216,21 +254,30 @@ def client_flags(
                     estimate, "RUPTURE", severity, reason, _strain_or_lowest(pairs, rules.rupture)
                 )
             )
+            repaired = _repaired_within(pairs)
+            if repaired:
+                flags.append(
+                    _flag(
+                        estimate,
+                        "REPAIR",
+                        "info",
+                        "Later in the same session the strain is named and worked through: "
+                        "the rupture may have been repaired within the session.",
+                        repaired,
+                    )
+                )
             if rupture_baseline is None or i - rupture_at > rules.repair.within_sessions:
                 rupture_baseline = baseline if baseline is not None else estimate.overall
                 rupture_at = i
             continue
-        if recovering and estimate.overall >= rupture_baseline - rules.repair.tolerance:
-            flags.append(
-                _flag(
-                    estimate,
-                    "REPAIR",
-                    "info",
-                    f"Overall estimate {estimate.overall:.2f} is back near the pre-rupture "
-                    f"level of {rupture_baseline:.2f}, with no new rupture: the earlier strain "
-                    "looks repaired.",
-                )
-            )
+        repair = (
+            _repair_reason(estimate, pairs, overall[rupture_at], rupture_baseline, rules.repair)
+            if recovering
+            else None
+        )
+        if repair is not None:
+            evidence = [p.passage_id for p, _ in pairs if REPAIR.search(p.text)][:3]
+            flags.append(_flag(estimate, "REPAIR", "info", repair, evidence))
             rupture_baseline = None
     flags += _sustained_low(estimates, rules.low_alliance, clinic.low_line)
     flags += _no_goal_talk(estimates, scored, rules.no_goal_talk)

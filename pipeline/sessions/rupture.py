@@ -180,12 +180,14 @@ def fit_rupture_model(
     penalties: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
     folds: int = 5,
     seed: int = 0,
+    budget: FlagBudget | None = None,
 ) -> RuptureModel:
     """Fit the calibrated classifier and choose its threshold, all by folds grouped by client.
 
     The penalty with the best cross-validated log-loss is kept; the threshold is the lowest
     probability whose cross-validated precision reaches ``target_precision`` (the highest
-    recall there), or the best-F1 one when none does.
+    recall there) and, with a ``budget``, whose flag rate on a realistic caseload stays within
+    it; the best-F1 one when none does.
 
     Args:
         rows: One row of :func:`rupture_features` per training session.
@@ -195,6 +197,7 @@ def fit_rupture_model(
         penalties: Logistic-regression C values tried.
         folds: Grouped folds, for the penalty, the calibration and the threshold.
         seed: Solver seed.
+        budget: The caseload the threshold must not overload (None: precision alone).
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
@@ -223,7 +226,7 @@ def fit_rupture_model(
     tried = {penalty: out_of_fold(penalty) for penalty in penalties}
     penalty = min(tried, key=lambda p: log_loss(y, np.clip(tried[p], 1e-6, 1 - 1e-6)))
     probabilities = tried[penalty]
-    threshold = choose_threshold(probabilities, y, target_precision)
+    threshold = choose_threshold(probabilities, y, target_precision, budget)
     flagged = probabilities >= threshold
     metrics = {
         "sessions": int(len(y)),
@@ -234,18 +237,62 @@ def fit_rupture_model(
         "cv_recall": round(float(flagged[y == 1].mean()), 3),
         "target_precision": target_precision,
     }
+    if budget is not None:
+        metrics["budget"] = {
+            "caseload_rupture_rate": budget.rupture_rate,
+            "max_flag_rate": budget.max_flag_rate,
+            "cv_caseload_flag_rate": round(budget.flag_rate(flagged, y), 3),
+        }
     return RuptureModel(make(penalty).fit(x, y), threshold, FEATURE_NAMES, metrics)
 
 
+@dataclass(frozen=True)
+class FlagBudget:
+    """How many sessions a realistic caseload may see flagged for a rupture.
+
+    Labeled sets are written rich in ruptures (the fixtures' 39%); a caseload holds fewer. The
+    flag rate a clinic would see is read off a labeled set by weighting its ruptures and
+    non-ruptures to ``rupture_rate``: ``rupture_rate * recall + (1 - rupture_rate) * FPR``.
+
+    Attributes:
+        rupture_rate: Share of a caseload's sessions that hold a rupture worth discussing.
+        max_flag_rate: Share of a caseload's sessions the rupture flag may take.
+    """
+
+    rupture_rate: float = 0.10
+    max_flag_rate: float = 0.10
+
+    def flag_rate(self, flagged: np.ndarray, labels: np.ndarray) -> float:
+        """The caseload flag rate of ``flagged`` sessions with ``labels`` (1 = rupture)."""
+        flagged, labels = np.asarray(flagged, dtype=bool), np.asarray(labels, dtype=bool)
+        recall = flagged[labels].mean() if labels.any() else 0.0
+        false_positive = flagged[~labels].mean() if (~labels).any() else 0.0
+        return float(self.rupture_rate * recall + (1 - self.rupture_rate) * false_positive)
+
+
 def choose_threshold(
-    probabilities: np.ndarray, labels: np.ndarray, target_precision: float
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    target_precision: float,
+    budget: FlagBudget | None = None,
 ) -> float:
-    """The lowest threshold whose precision reaches ``target_precision``, else the best F1
-    (the highest threshold among equals)."""
+    """The lowest threshold whose precision reaches ``target_precision`` (and whose caseload
+    flag rate fits ``budget``), else the best F1 within the budget (the highest threshold among
+    equals)."""
     candidates = np.unique(probabilities)[::-1]  # highest first
     hits = np.array([labels[probabilities >= t].sum() for t in candidates], dtype=float)
     flagged = np.array([(probabilities >= t).sum() for t in candidates], dtype=float)
     precision, recall = hits / flagged, hits / max(1, labels.sum())
+    if budget is not None:
+        fits = np.array([budget.flag_rate(probabilities >= t, labels) for t in candidates])
+        fits = fits <= budget.max_flag_rate
+        if fits.any():
+            candidates, hits, precision, recall = (
+                candidates[fits],
+                hits[fits],
+                precision[fits],
+                recall[fits],
+            )
     reaching = candidates[precision >= target_precision]
     if len(reaching):
         return float(reaching.min())

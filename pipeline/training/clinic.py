@@ -25,8 +25,10 @@ from scipy.stats import spearmanr
 from sklearn.model_selection import GroupKFold
 
 from pipeline.model.artifacts import save_skops, write_manifest
-from pipeline.sessions.alliance_model import ESTIMATOR_FILE, AllianceModel
+from pipeline.model.folder import load_passage_model
+from pipeline.sessions.alliance_model import ESTIMATOR_FILE
 from pipeline.sessions.estimator import TARGETS, SessionAllianceEstimator
+from pipeline.sessions.text_model import TEXT_FILE
 from pipeline.steps import stored_session_rows
 from pipeline.store.core import Store
 
@@ -117,7 +119,8 @@ def train_sessions(
     """
     ratings = read_ratings(ratings_path)
     store = Store(store_url)
-    model = AllianceModel.load(model_dir, encoder_config)
+    # The passage model only: the estimator is replaced, and may predate the current features.
+    model = load_passage_model(model_dir, encoder_config)
     known = {s.session_id: s for s in store.sessions(list(ratings))}
     ids = [sid for sid in ratings if sid in known]
     if len(ids) < 10:
@@ -132,11 +135,15 @@ def train_sessions(
         shutil.rmtree(out_dir, ignore_errors=True)
         shutil.copytree(model_dir, out_dir)
     save_skops(estimator, out_dir / ESTIMATOR_FILE)
+    # The clinic's estimator reads no text scores: a text model fitted on its notes would keep
+    # fragments of them in the model folder, and notes stay in the result store.
+    (out_dir / TEXT_FILE).unlink(missing_ok=True)
     manifest = dict(model.manifest)
     manifest.pop("files", None)
     manifest["version"] = out_dir.name
     manifest["session_estimator"] = {
         "trained_on": "clinic client ratings",
+        "reads_text_scores": False,
         "ratings_file": ratings_path.name,
         "sessions": len(ids),
         "clients": int(len(set(clients))),

@@ -119,6 +119,28 @@ def auc_interval(
     return float(roc_auc_score(positive, scores)), (float(low), float(high))
 
 
+def spearman_interval(
+    x: Sequence[float], y: Sequence[float], resamples: int = 1000, seed: int = 0
+) -> dict:
+    """Spearman's rho of ``x`` and ``y`` with a percentile bootstrap 95% interval."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:  # no ranking to compare
+        return {"n": int(len(x)), "spearman": None, "interval_95": [None, None]}
+    rho = float(spearmanr(x, y).statistic)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(x), len(x))
+        if np.ptp(x[pick]) > 0 and np.ptp(y[pick]) > 0:
+            values.append(spearmanr(x[pick], y[pick]).statistic)
+    low, high = np.percentile(values, [2.5, 97.5]) if values else (np.nan, np.nan)
+    return {
+        "n": int(len(x)),
+        "spearman": round(rho, 4),
+        "interval_95": [round(float(low), 4), round(float(high), 4)],
+    }
+
+
 def session_metrics(
     predicted: np.ndarray,
     low: np.ndarray,
@@ -145,7 +167,9 @@ def session_metrics(
                 ),
             }
             if len(set(truth.tolist())) > 1:
-                entry["spearman"] = round(float(spearmanr(predicted[mask, j], truth).statistic), 4)
+                rho = spearman_interval(predicted[mask, j], truth)
+                entry["spearman"] = rho["spearman"]
+                entry["spearman_95"] = rho["interval_95"]
                 if len(set(truth.tolist())) == 2:
                     positive = truth > truth.min()
                     auc, (auc_low, auc_high) = auc_interval(positive, predicted[mask, j])

@@ -125,12 +125,24 @@ def _history(training: dict) -> str:
     )
 
 
+def _kind_text(metadata: dict) -> str:
+    kinds = metadata.get("session_estimator", {}).get("kind_models")
+    if not kinds:
+        return "none recorded"
+    parts = []
+    for kind, targets in kinds.items():
+        own = [f"{t} ({f})" for t, f in targets.items() if f]
+        parts.append(f"{kind}: {', '.join(own) if own else 'the shared model'}")
+    return "; ".join(parts)
+
+
 def write_model_card(folder: Path, metadata: dict) -> Path:
     """Write the model card; every figure comes from the validation split in ``metadata``."""
     training = metadata["training"]
     sessions = (
-        f"{training['train_sessions']} train and {training['validation_sessions']} "
-        "validation conversations"
+        f"{training['train_sessions']} train sessions (of them "
+        f"{training.get('train_note_sessions', 0)} labeled note sessions of the dev clients) and "
+        f"{training['validation_sessions']} validation conversations"
         if "train_sessions" in training
         else "the session estimator of the model it was trained beside"
     )
@@ -141,7 +153,10 @@ Kind: {metadata["kind"]} · created {metadata["created"]} · git {metadata["git_
 Encoder: {metadata["encoder"]["name"]} (sha256 `{metadata["encoder"]["sha256"]}`);
 {KIND_TEXT.get(metadata["kind"], metadata["kind"])}. Session estimator: ridge regression per
 target on pooled passage signals and vectors, sources weighted equally, with MAPIE
-split-conformal 80% intervals.
+split-conformal 80% intervals; each kind of text (note, therapy transcript, peer-support chat)
+with enough ratings of a target has a model of its own, with its features (named signals alone
+or with the pooled vectors, each with or without the text model's scores) chosen by
+cross-validation: {_kind_text(metadata)}.
 
 ## Intended use
 Research and clinical *supervision support*: point supervisors at sessions where the working
@@ -160,6 +175,9 @@ Splits are made by conversation / transcript / seeker post / note (`split_of`, a
 70% train, 15% validation, 15% test); AnnoMI transcripts are split the same way within each MI
 quality (`stratified_splits`), so both held-out splits hold low-quality transcripts. Passages per split and source: {training.get("passages", "")}.
 Session estimator: {sessions}. The test split is never used in training or model selection.
+The text model (`session_text_model.skops`) holds word and word-pair vocabularies (up to
+5,000 per kind of text) read off ESConv supporter turns, AnnoMI therapist turns and the
+synthetic labeled note sessions, with their weights: corpus-derived, under the same licenses.
 Label mapping and its weaknesses: `configs/labels.yaml`; note labeling guidelines:
 `docs/labeling.md`.
 {_history(training)}
@@ -177,11 +195,13 @@ Label mapping and its weaknesses: `configs/labels.yaml`; note labeling guideline
   labels in dialogue corpora plus a small hand-written synthetic note set (one annotator).
 - Several dialogue labels are positive-only within a source (e.g. bond in ESConv), so a head
   can partly learn the source instead of the label; per-source figures show where.
-- Session targets are proxies: ESConv seeker ratings (empathy, relevance) of peer-support chats
-  and AnnoMI's high/low MI quality, not client-rated WAI-SR scores. Estimates on notes are
-  therefore uncalibrated to any clinical population; a clinic should refit the session
-  estimator on its own client-rated scores.
-- Intervals are calibrated on the public corpora; their coverage on notes is unknown.
+- Session targets are proxies: ESConv seeker ratings (empathy, relevance) of peer-support chats,
+  AnnoMI's high/low MI quality, and the ratings the writers of the synthetic labeled note
+  sessions gave as the client would, not client-rated WAI-SR scores of real clients. Estimates
+  on real notes are therefore uncalibrated to any clinical population; a clinic should refit
+  the session estimator on its own client-rated scores (`alliance train-sessions --labels`).
+- Intervals are calibrated per kind of text on those sessions; their coverage on a clinic's
+  own notes is unknown until it refits on its ratings.
 - The encoder is small (22M parameters, adapted in its last layers for a CPU budget): the
   empathy and strategy heads stay well below published models trained per task on larger
   encoders.

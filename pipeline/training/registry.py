@@ -48,9 +48,14 @@ def prepare_folder(folder: Path) -> None:
             stale.unlink()
 
 
-def finish_folder(folder: Path, estimator, metadata: dict) -> dict:
-    """Save the session estimator, write the model card and the manifest (hashes last)."""
+def finish_folder(folder: Path, estimator, metadata: dict, text_model=None) -> dict:
+    """Save the session estimator (and its text model), write the model card and the manifest
+    (hashes last)."""
     save_skops(estimator, folder / ESTIMATOR_FILE)
+    if text_model is not None:
+        from pipeline.sessions.text_model import TEXT_FILE
+
+        save_skops(text_model, folder / TEXT_FILE)
     metadata = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "git_sha": git_sha(),

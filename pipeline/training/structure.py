@@ -6,8 +6,8 @@ Three checks, each a Spearman correlation with a bootstrap 95% interval (resampl
   scores against the coded share of directive turns, directive / (directive + exploratory),
   from the corpus's own codes mapped by ``configs/labels.yaml``;
 * the labeled note sessions (``data/fixtures/note_sessions.jsonl`` + its label CSV): the
-  structure ``alliance score`` writes against the writers' ``structure_1to5``, and the overall
-  estimate against their ``overall`` rating;
+  structure ``alliance score`` writes against the writers' ``structure_1to5`` (the estimates
+  against their ratings are in :func:`pipeline.training.sessions.evaluate_sessions`);
 * approach fit on those sessions: the call from the pipeline's estimates against the call the
   labels themselves give (the labeled overall against the labeled structure), per client.
 """
@@ -18,9 +18,6 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-from scipy.stats import spearmanr
-
 from pipeline.config import REPO_ROOT, AllianceConfig
 from pipeline.model.classify import to_scores
 from pipeline.model.folder import PassageScorer
@@ -28,34 +25,13 @@ from pipeline.schemas import Session, SessionEstimate
 from pipeline.sessions.approach import client_fit
 from pipeline.sessions.structure import session_structure
 from pipeline.steps import score_sessions
+from pipeline.training.evaluate import spearman_interval
 from pipeline.training.records import LabeledPassage, split_for
 
 DIRECTIVE, EXPLORATORY = 0, 1  # class indices of the style head
 NOTE_SESSIONS = REPO_ROOT / "data" / "fixtures" / "note_sessions.jsonl"
 NOTE_SESSION_LABELS = REPO_ROOT / "data" / "fixtures" / "note_session_labels.csv"
 MIN_CODED_TURNS = 3  # a conversation needs this many coded clinician turns to be compared
-
-
-def spearman_interval(
-    x: Sequence[float], y: Sequence[float], resamples: int = 1000, seed: int = 0
-) -> dict:
-    """Spearman's rho of ``x`` and ``y`` with a percentile bootstrap 95% interval."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:  # no ranking to compare
-        return {"n": int(len(x)), "spearman": None, "interval_95": [None, None]}
-    rho = float(spearmanr(x, y).statistic)
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(resamples):
-        pick = rng.integers(0, len(x), len(x))
-        if np.ptp(x[pick]) > 0 and np.ptp(y[pick]) > 0:
-            values.append(spearmanr(x[pick], y[pick]).statistic)
-    low, high = np.percentile(values, [2.5, 97.5]) if values else (np.nan, np.nan)
-    return {
-        "n": int(len(x)),
-        "spearman": round(rho, 4),
-        "interval_95": [round(float(low), 4), round(float(high), 4)],
-    }
 
 
 def conversation_structure(
@@ -153,9 +129,6 @@ def note_session_structure(
     result = {
         f"note sessions ({split}) structure vs structure_1to5": spearman_interval(
             [x for x, _ in both], [y for _, y in both]
-        ),
-        f"note sessions ({split}) overall vs rated overall": spearman_interval(
-            [e.overall for e in estimates], [labels[e.session_id]["overall"] for e in estimates]
         ),
     }
     by_client: dict[str, list[SessionEstimate]] = {}

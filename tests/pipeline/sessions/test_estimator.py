@@ -72,3 +72,67 @@ WEIGHT_CHECK = {
 )
 def test_aggregate_estimator_follows_the_sklearn_contract(estimator, check):
     check(estimator)
+
+
+def _two_kinds(n_per_kind=80, noise_columns=0, seed=0):
+    """Rows of two kinds of text (one-hot in columns 2 and 3) whose targets run opposite ways
+    in column 0, so one shared linear model cannot fit both."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2 * n_per_kind, 2))
+    kind = np.repeat([0, 1], n_per_kind)
+    one_hot = np.eye(2)[kind]
+    noise = rng.normal(size=(2 * n_per_kind, noise_columns))
+    X = np.column_stack([x, one_hot, noise])
+    sign = np.where(kind == 0, 1.0, -1.0)
+    y = 3 + 0.8 * sign * x[:, 0] + 0.05 * rng.normal(size=len(x))
+    return X, np.column_stack([y, y]), kind
+
+
+def test_aggregate_each_kind_of_text_gets_its_own_model():
+    X, y, kind = _two_kinds()
+    aware = SessionAllianceEstimator(kind_columns=(2, 3), n_named=4, min_kind_rated=40).fit(X, y)
+    blind = SessionAllianceEstimator(kind_columns=None).fit(X, y)
+    assert sorted(aware.kind_models_) == [0, 1]
+    aware_error = np.abs(aware.predict(X) - y).mean()
+    blind_error = np.abs(blind.predict(X) - y).mean()
+    assert aware_error < 0.15 < blind_error
+
+
+def test_aggregate_a_kind_with_few_ratings_is_read_by_the_shared_model():
+    X, y, kind = _two_kinds(n_per_kind=30)
+    estimator = SessionAllianceEstimator(kind_columns=(2, 3), n_named=4, min_kind_rated=40)
+    estimator.fit(X, y)
+    assert all(model is None for model in estimator.kind_models_[0])
+    shared = SessionAllianceEstimator(kind_columns=None).fit(X, y)
+    np.testing.assert_allclose(estimator.predict(X), shared.predict(X))
+
+
+def test_aggregate_a_kind_reads_the_named_signals_alone_when_the_rest_is_noise():
+    X, y, kind = _two_kinds(n_per_kind=60, noise_columns=120)
+    estimator = SessionAllianceEstimator(kind_columns=(2, 3), n_named=4, min_kind_rated=40)
+    estimator.fit(X, y, groups=np.arange(len(X)) // 3)
+    assert estimator.kind_features_[0] == ["named", "named"]
+
+
+def test_aggregate_kind_models_overfit_save_load_same_predictions(tmp_path: Path):
+    X, y, _ = _two_kinds()
+    estimator = SessionAllianceEstimator(alphas=(0.01,), kind_columns=(2, 3), n_named=4).fit(X, y)
+    assert np.abs(estimator.predict(X) - y).mean() < 0.1
+    save_skops(estimator, tmp_path / "e.skops")
+    loaded = load_skops(tmp_path / "e.skops")
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    np.testing.assert_array_equal(loaded.predict_interval(X)[1], estimator.predict_interval(X)[1])
+
+
+def test_aggregate_a_kind_reads_the_text_scores_when_they_carry_the_rating():
+    X, y, kind = _two_kinds(n_per_kind=60, noise_columns=0)
+    rng = np.random.default_rng(1)
+    hidden = rng.normal(size=len(X))  # what only the session's words tell
+    y = y + 0.8 * hidden[:, None]
+    text = hidden + 0.1 * rng.normal(size=len(X))
+    estimator = SessionAllianceEstimator(kind_columns=(2, 3), n_named=4, n_text=1)
+    estimator.fit(np.column_stack([X, text]), y, groups=np.arange(len(X)) // 3)
+    assert all(chosen.endswith("+text") for chosen in estimator.kind_features_[0])
+    blind = SessionAllianceEstimator(kind_columns=(2, 3), n_named=4).fit(X, y)
+    error = np.abs(estimator.predict(np.column_stack([X, text])) - y).mean()
+    assert error < np.abs(blind.predict(X) - y).mean() - 0.2

@@ -5,6 +5,7 @@ from pipeline.model.artifacts import load_skops, save_skops
 from pipeline.sessions.flags import Clinic, compute_flags
 from pipeline.sessions.rupture import (
     FEATURE_NAMES,
+    FlagBudget,
     RuptureModel,
     choose_threshold,
     fit_rupture_model,
@@ -100,3 +101,85 @@ def test_rupture_flag_comes_from_the_model_and_works_on_a_first_session():
     assert ruptures[0].reason.startswith("Possible rupture (probability")
     assert ruptures[0].evidence == ["c-1-s0:0000"]
     assert not any(f.code in ("STRAIN_MARKERS", "RUPTURE_DROP") for f in flags)
+
+
+def test_rupture_budget_weights_a_labeled_set_to_a_caseload():
+    budget = FlagBudget(rupture_rate=0.1, max_flag_rate=0.1)
+    labels = np.array([1] * 4 + [0] * 6)  # 40% ruptures, as a written set holds
+    flagged = np.array([1, 1, 0, 0] + [1, 0, 0, 0, 0, 0], dtype=bool)  # recall 0.5, FPR 1/6
+    assert budget.flag_rate(flagged, labels) == pytest.approx(0.1 * 0.5 + 0.9 / 6)
+
+
+def test_rupture_threshold_within_budget_gives_up_recall_for_fewer_flags():
+    probabilities = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    labels = np.array([1, 1, 0, 1, 1, 0, 0, 0])
+    assert choose_threshold(probabilities, labels, 0.7) == 0.5  # 4 of 5 flagged: recall 1.0
+    budget = FlagBudget(rupture_rate=0.1, max_flag_rate=0.1)
+    # At 0.5 a caseload would see 0.1 * 1.0 + 0.9 * 0.25 = 32% flagged; only 0.8 fits.
+    assert choose_threshold(probabilities, labels, 0.7, budget) == 0.8
+
+
+def _client_with_rupture_at(texts: dict[int, list[tuple[str, float]]], overall: list[float]):
+    estimates = [_estimate(i, v) for i, v in enumerate(overall)]
+    scored = {}
+    for i, estimate in enumerate(estimates):
+        pairs, _ = _pairs(texts.get(i, [("Reviewed the plan.", 0.05)]))
+        scored[estimate.session_id] = [
+            (
+                p.model_copy(
+                    update={
+                        "session_id": estimate.session_id,
+                        "passage_id": f"{estimate.session_id}:{k}",
+                    }
+                ),
+                s,
+            )
+            for k, (p, s) in enumerate(pairs)
+        ]
+    return estimates, scored
+
+
+class _RuptureAt:
+    """A stand-in classifier for a fitted rupture model: rupture where strain_max is high."""
+
+    def predict_proba(self, rows):
+        p = (np.asarray(rows)[:, FEATURE_NAMES.index("strain_max")] >= 0.8).astype(float)
+        return np.column_stack([1 - p, p])
+
+
+def test_rupture_repair_when_the_strain_is_named_and_the_client_re_engages():
+    texts = {
+        2: [("Pt said this is pointless and went quiet.", 0.95)],
+        3: [("Clinician named the tension from last week and owned her part.", 0.3)],
+    }
+    estimates, scored = _client_with_rupture_at(texts, [4.4, 4.5, 2.9, 3.7, 3.8])
+    model = RuptureModel(_RuptureAt(), threshold=0.5)
+    flags = compute_flags(estimates, scored, {}, RULES, Clinic(model))
+    codes = {(f.session_id, f.code) for f in flags}
+    assert ("c-1-s2", "RUPTURE") in codes
+    # 3.7 is not back near 4.45, but the strain is named and the estimate rose by 0.8.
+    repair = next(f for f in flags if f.code == "REPAIR")
+    assert repair.session_id == "c-1-s3" and "named and worked through" in repair.reason
+    assert repair.evidence == ["c-1-s3:0"]
+
+
+def test_rupture_no_repair_without_naming_the_strain_or_recovering():
+    texts = {2: [("Pt said this is pointless and went quiet.", 0.95)]}
+    estimates, scored = _client_with_rupture_at(texts, [4.4, 4.5, 2.9, 3.7, 3.8])
+    flags = compute_flags(estimates, scored, {}, RULES, Clinic(RuptureModel(_RuptureAt(), 0.5)))
+    assert not any(f.code == "REPAIR" for f in flags)
+
+
+def test_rupture_repaired_within_the_same_session():
+    texts = {
+        1: [
+            ("Pt said the homework is pointless and you never listen.", 0.95),
+            ("Clinician apologised for rushing; pt re-engaged with the plan.", 0.2),
+        ]
+    }
+    estimates, scored = _client_with_rupture_at(texts, [4.4, 3.5, 4.3])
+    flags = compute_flags(estimates, scored, {}, RULES, Clinic(RuptureModel(_RuptureAt(), 0.5)))
+    on_rupture = {f.code for f in flags if f.session_id == "c-1-s1"}
+    assert on_rupture == {"RUPTURE", "REPAIR"}
+    repair = next(f for f in flags if f.code == "REPAIR" and f.session_id == "c-1-s1")
+    assert "within the session" in repair.reason and repair.evidence == ["c-1-s1:1"]

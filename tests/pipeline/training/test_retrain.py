@@ -160,18 +160,6 @@ def test_retrain_cli_needs_some_data():
     assert result.exit_code == 2 and "nothing to train on" in result.output
 
 
-def test_retrain_note_sessions_targets_follow_the_strain_rule():
-    from pipeline.training.sessions import note_sessions
-
-    calm = LabeledPassage("a", "", "clinician", "notes", "n-1", {"bond": 1, "strain": 0})
-    tense = LabeledPassage("b", "", "clinician", "notes", "n-2", {"bond": 1, "strain": 1})
-    none = LabeledPassage("c", "", "clinician", "notes", "n-3", {"bond": 0, "strain": 0})
-    sessions = {s.group: s.targets for s in note_sessions([calm, tense, none])}
-    assert sessions["n-1"]["bond"] == 4.0 and sessions["n-2"]["bond"] == 2.0
-    assert "task" not in sessions["n-1"] and "n-3" not in sessions
-    assert sessions["n-1"]["overall"] == 4.0
-
-
 def test_retrain_source_weights_give_each_source_equal_total_weight():
     from pipeline.training.sessions import source_weights
 

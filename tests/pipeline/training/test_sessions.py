@@ -1,11 +1,24 @@
 """Session rows for the session estimator: turns scored with context, rows built per session."""
 
+import csv
+import json
+from pathlib import Path
+
 import numpy as np
 
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.features import SIGNAL_NAMES
 from pipeline.training.records import LabeledSession
-from pipeline.training.sessions import score_turns, session_matrix, session_rows
+from pipeline.training.sessions import (
+    NOTE_SOURCE,
+    rated_sessions,
+    score_turns,
+    session_matrix,
+    session_rows,
+    text_baseline,
+)
+
+FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
 
 SESSIONS = [
     LabeledSession(
@@ -42,7 +55,71 @@ def test_sessions_score_turns_uses_the_previous_turn_of_the_same_session(tiny_co
 def test_sessions_session_rows_equal_session_matrix(tiny_config):
     model = AllianceModel.load(tiny_config.model_dir, tiny_config.encoder)
     matrix = session_matrix(SESSIONS, model.scorer)
-    rows = session_rows(len(SESSIONS), *score_turns(SESSIONS, model.scorer))
+    rows = session_rows(
+        len(SESSIONS), *score_turns(SESSIONS, model.scorer), kinds=["transcript"] * 2
+    )
     np.testing.assert_allclose(rows, matrix, atol=1e-6)
+    kind = [SIGNAL_NAMES.index(f"kind_{k}") for k in ("note", "transcript", "chat")]
+    assert matrix[:, kind].tolist() == [[0, 1, 0], [0, 1, 0]]  # AnnoMI reads as a transcript
     assert matrix.shape[0] == 2 and matrix.shape[1] > len(SIGNAL_NAMES)
     assert not np.allclose(matrix[0], matrix[1])  # different sessions, different rows
+
+
+def _labeled_subset(tmp_path: Path) -> tuple[Path, Path]:
+    """Two dev clients and one test client of the labeled note sessions."""
+    labels = (FIXTURES / "note_session_labels.csv").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.DictReader(labels))
+    dev = sorted({r["client_id"] for r in rows if r["split"] == "dev"})[:2]
+    test = sorted({r["client_id"] for r in rows if r["split"] == "test"})[:1]
+    keep = {r["session_id"] for r in rows if r["client_id"] in dev + test}
+    sessions = [
+        line
+        for line in (FIXTURES / "note_sessions.jsonl").read_text(encoding="utf-8").splitlines()
+        if json.loads(line)["session_id"] in keep
+    ]
+    (tmp_path / "s.jsonl").write_text("\n".join(sessions) + "\n", encoding="utf-8")
+    kept = [labels[0]] + [line for line in labels[1:] if line.split(",")[0] in keep]
+    (tmp_path / "l.csv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return tmp_path / "s.jsonl", tmp_path / "l.csv"
+
+
+def test_sessions_rated_sessions_read_labeled_notes_as_the_pipeline_does(tiny_config, tmp_path):
+    from pipeline.steps import classify_sessions
+    from pipeline.training.labels import load_labels
+    from pipeline.training.structure import read_sessions
+
+    files = _labeled_subset(tmp_path)
+    model = AllianceModel.load(tiny_config.model_dir, tiny_config.encoder)
+    rated = rated_sessions(None, load_labels(), model.scorer, tiny_config, files)
+    assert set(rated.sources) == {NOTE_SOURCE} and set(rated.splits) == {"dev", "test"}
+    # Dev clients train; test clients are held out and never in the training rows.
+    assert not (rated.training & (rated.splits == "test")).any()
+    assert rated.held_out(("test",)).sum() == (rated.splits == "test").sum()
+    assert not rated.held_out(("validation",)).any()
+    sessions = read_sessions(files[0])
+    expected = classify_sessions(sessions, model.scorer, tiny_config)
+    for session in sessions:
+        row = rated.X[list(rated.ids).index(session.session_id)]
+        np.testing.assert_allclose(row, expected[session.session_id].row)
+        assert row[SIGNAL_NAMES.index(f"kind_{session.kind}")] == 1.0
+        assert rated.kinds[list(rated.ids).index(session.session_id)] == session.kind
+    assert len(rated.kinds) == len(rated.texts) == len(rated.ids)
+    assert not np.isnan(rated.y).any()  # every labeled session rates all four targets
+
+
+def test_sessions_text_baseline_is_fitted_on_training_rows_only(tiny_config, tmp_path):
+    from pipeline.training.labels import load_labels
+
+    model = AllianceModel.load(tiny_config.model_dir, tiny_config.encoder)
+    files = _labeled_subset(tmp_path)
+    rated = rated_sessions(None, load_labels(), model.scorer, tiny_config, files)
+    held = rated.held_out(("test",))
+    baseline = text_baseline(rated, held)
+    assert baseline["overall/note_sessions"]["n"] == held.sum()
+    # Replacing the held-out targets cannot change a baseline that never saw them.
+    rated.y[held] = 5.0 - rated.y[held] + 1.0
+    again = text_baseline(rated, held)
+    assert again["overall/note_sessions"]["mae"] != baseline["overall/note_sessions"]["mae"]
+    assert (
+        again["overall/note_sessions"]["spearman"] == -baseline["overall/note_sessions"]["spearman"]
+    )

@@ -1,0 +1,49 @@
+"""Rich tables of the researcher's commands (kept out of the command modules, which stay thin)."""
+
+from __future__ import annotations
+
+
+def _auc_text(entry: dict | None) -> str:
+    if not entry or "auc" not in entry:
+        return "–"
+    low, high = entry["auc_ci95"]
+    return f"{entry['auc']} [{low}, {high}], {entry['n_low']} low"
+
+
+def _rho_text(entry: dict) -> str:
+    if entry.get("spearman") is None:
+        return "–"
+    low, high = entry.get("spearman_95", (None, None))
+    return f"{entry['spearman']} [{low}, {high}]"
+
+
+def sessions_table(metrics: dict, splits: tuple[str, ...]):
+    """The session estimates beside the TF-IDF + ridge baseline, per target and source."""
+    from rich.table import Table
+
+    view = Table(title=f"session estimates ({', '.join(splits)}) beside TF-IDF + ridge")
+    columns = (
+        "target/source",
+        "n",
+        "Spearman",
+        "TF-IDF Spearman",
+        "AUC [95% CI], n low",
+        "TF-IDF AUC",
+        "MAE",
+        "80% coverage",
+    )
+    for column in columns:
+        view.add_column(column)
+    for key, entry in metrics["model"].items():
+        baseline = metrics["tfidf_ridge"].get(key, {})
+        view.add_row(
+            key,
+            str(entry["n"]),
+            _rho_text(entry),
+            _rho_text(baseline),
+            _auc_text(entry),
+            _auc_text(baseline),
+            str(entry["mae"]),
+            str(entry["coverage_80"]),
+        )
+    return view

@@ -1,0 +1,170 @@
+"""A session's own words as evidence: TF-IDF + ridge per kind of text and target.
+
+The passage model reads each passage through a small encoder tuned on many corpora; a linear
+model over a session's own n-grams catches what it smooths over (in AnnoMI, therapist wording
+alone separates good from poor MI well). Its scores join the session estimator's input as
+four more columns (``TEXT_SIGNALS``), so the estimator weighs them against the passage
+signals, per kind of text, by cross-validation.
+
+The text of a session (:func:`session_text`) is a note's passages, or the clinician's turns of a
+transcript or chat. The vocabulary is learned from the public corpora and the synthetic
+labeled sessions only: a clinic's refit never fits one, since a vocabulary holds fragments of
+the notes it was fitted on and notes stay in the result store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import GroupKFold
+
+TEXT_SIGNALS = ("text_task", "text_bond", "text_goal", "text_overall")
+TEXT_FILE = "session_text_model.skops"
+
+
+def session_text(items: Sequence[tuple[str, str]], kind: str | None) -> str:
+    """The words the text model reads: every passage of a note, the clinician's turns of a
+    transcript or chat (the client's words say how the client is, not how the work goes).
+
+    Args:
+        items: (speaker, text) of each passage or turn, in order.
+        kind: ``note``, ``transcript`` or ``chat``.
+    """
+    return " ".join(text for speaker, text in items if kind == "note" or speaker != "client")
+
+
+class SessionTextModel(BaseEstimator):
+    """One TF-IDF vocabulary per kind of text, and a ridge regression per target on it.
+
+    A (kind, target) with fewer than ``min_rated`` rated sessions has no model; its column is
+    then the kind's mean rating (a constant the estimator can ignore).
+
+    Args:
+        min_rated: Rated sessions a (kind, target) needs for a model.
+        max_features: Largest vocabulary per kind (keeps the artifact small).
+        alphas: Ridge penalties tried by leave-one-out cross-validation.
+        folds: Folds (grouped, e.g. by client) of :meth:`cross_fitted`.
+    """
+
+    def __init__(
+        self, min_rated=30, max_features=5_000, alphas=(0.1, 0.3, 1.0, 3.0, 10.0), folds=5
+    ):
+        self.min_rated = min_rated
+        self.max_features = max_features
+        self.alphas = alphas
+        self.folds = folds
+
+    def _fit_kind(self, texts: np.ndarray, y: np.ndarray):
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=self.max_features
+        )
+        matrix = vectorizer.fit_transform(texts)
+        # Kept as two arrays, not the fitted vectorizer: skops writes a dict entry by entry,
+        # which made the vocabulary alone 15 MB; arrays are stored as compact .npy blocks.
+        terms = np.array(sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get))
+        models = []
+        for j in range(y.shape[1]):
+            rated = ~np.isnan(y[:, j])
+            models.append(
+                RidgeCV(alphas=np.asarray(self.alphas, dtype=float)).fit(matrix[rated], y[rated, j])
+                if rated.sum() >= self.min_rated
+                else None
+            )
+        return terms, vectorizer.idf_, models
+
+    @staticmethod
+    def _vectorizer(terms: np.ndarray, idf: np.ndarray) -> TfidfVectorizer:
+        """The fitted vectorizer rebuilt from its terms and their idf weights."""
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, vocabulary={t: i for i, t in enumerate(terms)}
+        )
+        vectorizer.idf_ = idf
+        return vectorizer
+
+    def fit(self, texts: Sequence[str], y: np.ndarray, kinds: Sequence[str]):
+        """Fit each kind's vocabulary and its targets' ridge models.
+
+        Args:
+            texts: Each session's text (:func:`session_text`).
+            y: (n, n_targets) ratings, NaN where unrated.
+            kinds: Each session's kind of text.
+        """
+        texts, y, kinds = np.asarray(texts, dtype=object), np.asarray(y, float), np.asarray(kinds)
+        self.n_targets_ = y.shape[1]
+        self.means_ = {}
+        self.kinds_ = {}
+        for kind in sorted(set(kinds.tolist())):
+            rows = kinds == kind
+            self.means_[kind] = [
+                float(np.nanmean(y[rows, j])) if (~np.isnan(y[rows, j])).any() else np.nan
+                for j in range(y.shape[1])
+            ]
+            if (~np.isnan(y[rows])).any(axis=1).sum() >= self.min_rated:
+                self.kinds_[kind] = self._fit_kind(texts[rows], y[rows])
+        overall = [
+            float(np.nanmean(y[:, j])) if (~np.isnan(y[:, j])).any() else 3.0
+            for j in range(y.shape[1])
+        ]
+        self.fallback_ = overall
+        return self
+
+    def predict(self, texts: Sequence[str], kinds: Sequence[str]) -> np.ndarray:
+        """(n, n_targets) text scores; a kind or target without a model gets its mean rating."""
+        texts, kinds = np.asarray(texts, dtype=object), np.asarray(kinds)
+        out = np.empty((len(texts), self.n_targets_))
+        for kind in sorted(set(kinds.tolist())):
+            rows = kinds == kind
+            means = [
+                m if not np.isnan(m) else f
+                for m, f in zip(self.means_.get(kind, self.fallback_), self.fallback_)
+            ]
+            out[rows] = means
+            if kind in self.kinds_:
+                terms, idf, models = self.kinds_[kind]
+                matrix = self._vectorizer(terms, idf).transform(texts[rows])
+                for j, model in enumerate(models):
+                    if model is not None:
+                        out[rows, j] = model.predict(matrix)
+        return out
+
+    def cross_fitted(
+        self,
+        texts: Sequence[str],
+        y: np.ndarray,
+        kinds: Sequence[str],
+        groups: Sequence[str],
+    ) -> np.ndarray:
+        """Text scores of training sessions from models that never saw their group.
+
+        The estimator learns how far to trust the text scores from these: scores of sessions a
+        text model was fitted on would be near their ratings, and would be trusted too much.
+        """
+        texts, y = np.asarray(texts, dtype=object), np.asarray(y, float)
+        kinds, groups = np.asarray(kinds), np.asarray(groups)
+        out = self.predict(texts, kinds)
+        for kind in self.kinds_:
+            rows = np.flatnonzero(kinds == kind)
+            n_folds = min(self.folds, len(set(groups[rows].tolist())))
+            if n_folds < 2:
+                continue
+            for train, held in GroupKFold(n_splits=n_folds).split(rows, groups=groups[rows]):
+                part = SessionTextModel(self.min_rated, self.max_features, self.alphas, self.folds)
+                part.fit(texts[rows[train]], y[rows[train]], kinds[rows[train]])
+                out[rows[held]] = part.predict(texts[rows[held]], kinds[rows[held]])
+        return out
+
+
+def with_text_scores(
+    rows: np.ndarray,
+    text_model: SessionTextModel | None,
+    texts: Sequence[str],
+    kinds: Sequence[str],
+) -> np.ndarray:
+    """The estimator's input: session rows, then the text scores (rows alone without a model)."""
+    if text_model is None:
+        return rows
+    return np.hstack([rows, text_model.predict(texts, kinds)])

@@ -1,0 +1,74 @@
+"""The text model: a session's own words, per kind of text, cross-fitted for the estimator."""
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.model.artifacts import load_skops, save_skops
+from pipeline.sessions.text_model import SessionTextModel, session_text, with_text_scores
+
+GOOD = ["you reflected her worry gently", "we agreed on the goal together", "warm open question"]
+POOR = ["told him to stop drinking now", "lectured about the rules again", "warned her sternly"]
+
+
+def _sessions(n=60, seed=0):
+    """Transcripts whose rating follows their wording, and notes whose rating does not."""
+    rng = np.random.default_rng(seed)
+    texts, y, kinds, groups = [], [], [], []
+    for i in range(n):
+        good = i % 2 == 0
+        words = rng.choice(GOOD if good else POOR, size=3)
+        texts.append(" ".join(words))
+        y.append([np.nan, np.nan, np.nan, 4.5 if good else 2.0])
+        kinds.append("transcript")
+        groups.append(f"t{i // 2}")
+    group_rating = rng.integers(1, 6, size=n)
+    for i in range(n):
+        # A word of each client's own (their notes share it), and a rating that is the client's
+        # alone: only a model that saw the client can read the rating off its words.
+        texts.append(" ".join([*rng.choice(GOOD + POOR, size=3), f"client{i // 3}word"]))
+        y.append([3.0, 3.0, 3.0, float(group_rating[i // 3])])
+        kinds.append("note")
+        groups.append(f"n{i // 3}")
+    return np.array(texts, dtype=object), np.array(y), np.array(kinds), np.array(groups)
+
+
+def test_text_model_session_text_keeps_notes_whole_and_clinician_turns():
+    items = [("clinician", "How was the week?"), ("client", "Awful."), ("clinician", "Awful.")]
+    assert session_text(items, "transcript") == "How was the week? Awful."
+    assert session_text(items, "note") == "How was the week? Awful. Awful."
+
+
+def test_text_model_learns_a_kind_whose_ratings_follow_its_words():
+    texts, y, kinds, groups = _sessions()
+    model = SessionTextModel(min_rated=20).fit(texts, y, kinds)
+    scores = model.predict(texts, kinds)
+    transcript = kinds == "transcript"
+    good = y[:, 3] > 3
+    assert scores[transcript & good, 3].min() > scores[transcript & ~good, 3].max()
+    # Unrated targets of a kind get its mean rating, not a model.
+    assert np.allclose(scores[transcript, 0], np.nanmean(y[:, 0]))
+
+
+def test_text_model_cross_fitted_scores_never_come_from_a_model_that_saw_the_group():
+    texts, y, kinds, groups = _sessions()
+    model = SessionTextModel(min_rated=20).fit(texts, y, kinds)
+    in_sample = model.predict(texts, kinds)
+    crossed = model.cross_fitted(texts, y, kinds, groups)
+    notes = kinds == "note"
+    # Note ratings follow only the client: in-sample scores follow them, cross-fitted ones cannot.
+    follow = np.corrcoef(in_sample[notes, 3], y[notes, 3])[0, 1]
+    held = np.corrcoef(crossed[notes, 3], y[notes, 3])[0, 1]
+    assert follow > 0.5 and held < follow - 0.3
+
+
+def test_text_model_overfit_save_load_same_predictions(tmp_path: Path):
+    texts, y, kinds, _ = _sessions()
+    model = SessionTextModel(min_rated=20).fit(texts, y, kinds)
+    save_skops(model, tmp_path / "text.skops")
+    loaded = load_skops(tmp_path / "text.skops")
+    np.testing.assert_allclose(loaded.predict(texts, kinds), model.predict(texts, kinds))
+    rows = np.zeros((len(texts), 2))
+    augmented = with_text_scores(rows, loaded, texts, kinds)
+    assert augmented.shape == (len(texts), 6)
+    assert with_text_scores(rows, None, texts, kinds) is rows
