@@ -160,13 +160,20 @@ def _stage_wall_clock(worker_s: dict[str, float], scoring_s: float, runner: dict
 
 
 def run_pipeline(
-    job: str, inputs: list[str], out_dir: str, config: dict, store_url: str, include_text: bool
+    job: str,
+    inputs: list[str],
+    out_dir: str,
+    config: dict,
+    store_url: str,
+    include_text: bool,
+    startup_s: dict | None = None,
 ) -> dict:
     """The body of the ``score`` and ``nightly`` flows (must run inside a flow).
 
     Holds the run lock of the store and the output folder for the whole run; ingests,
     scores every pending session (each committed on its own), recomputes the flags of the
-    clients touched and exports the store's current state.
+    clients touched and exports the store's current state. ``startup_s`` (the command's
+    start-up seconds, :mod:`pipeline.cli.startup`) goes into run.json as it is.
     """
     settings = _config(config)
     run_id = uuid.uuid4().hex[:12]
@@ -183,6 +190,8 @@ def run_pipeline(
             "encoder_sha256": settings.encoder.sha256,
             "config_hash": settings.digest(),
         }
+        if startup_s:
+            info["startup_s"] = startup_s
         info["resumes_after"] = store.mark_interrupted_runs()
         store.record_run(run_id, info)
         timings: dict[str, float] = {}
@@ -244,6 +253,7 @@ def score_flow(
     config: dict,
     store_url: str,
     include_text: bool = False,
+    startup_s: dict | None = None,
 ) -> dict:
     """Ingest -> segment -> classify -> estimate -> flag -> export, for one batch of inputs.
 
@@ -253,11 +263,12 @@ def score_flow(
         config: A validated ``AllianceConfig`` as a JSON-able dict.
         store_url: SQLAlchemy URL of the result store.
         include_text: Put passage text into passages.jsonl.
+        startup_s: The command's start-up seconds, recorded in run.json.
 
     Returns:
         The run summary written to run.json.
     """
-    return run_pipeline("score", inputs, out_dir, config, store_url, include_text)
+    return run_pipeline("score", inputs, out_dir, config, store_url, include_text, startup_s)
 
 
 @flow(name="nightly", persist_result=False, log_prints=False)
@@ -267,6 +278,7 @@ def nightly_flow(
     config: dict,
     store_url: str,
     include_text: bool = False,
+    startup_s: dict | None = None,
 ) -> dict:
     """The clinic's unattended run: score every session not yet scored for its (id, content,
     model version), exactly once, resuming wherever an earlier run stopped.
@@ -274,7 +286,7 @@ def nightly_flow(
     Same arguments and result as :func:`score_flow`; the store is usually a long-lived
     database rather than a file in the output folder.
     """
-    return run_pipeline("nightly", inputs, out_dir, config, store_url, include_text)
+    return run_pipeline("nightly", inputs, out_dir, config, store_url, include_text, startup_s)
 
 
 def dask_task_runner(settings: AllianceConfig):
@@ -343,6 +355,7 @@ def run_scoring(
     settings: AllianceConfig,
     store_url: str,
     include_text: bool = False,
+    startup_s: dict | None = None,
 ) -> dict:
     """Run the ``score`` or ``nightly`` flow with the task runner of ``settings.run``.
 
@@ -359,6 +372,7 @@ def run_scoring(
         "config": settings.model_dump(mode="json"),
         "store_url": store_url,
         "include_text": include_text,
+        "startup_s": startup_s,
     }
     if settings.run.task_runner == "thread":
         return chosen(**arguments)

@@ -191,10 +191,10 @@ def _run_flow(
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise fail(f"input not found: {', '.join(missing)}")
+    from pipeline.cli.startup import warm_start
     from pipeline.flows import run_scoring
     from pipeline.model.artifacts import ArtifactError
     from pipeline.private_files import private_folder
-    from pipeline.steps import load_model
     from pipeline.store.core import default_url
     from pipeline.store.locking import RunLockedError
 
@@ -203,8 +203,9 @@ def _run_flow(
     start_watchdog()
     url = store or settings.store.url or default_url(out)
     try:
-        # Fail fast, before Prefect starts, when the model or encoder cannot be trusted.
-        load_model(settings)
+        # The model is loaded (and refused, if it cannot be trusted) before the flow starts,
+        # while Prefect's temporary server starts beside it.
+        startup = warm_start(settings)
         where = "" if settings.run.task_runner == "thread" else " on Dask workers"
         with console.status(f"Scoring sessions (Prefect flow '{job}'{where})..."):
             info = run_scoring(
@@ -214,6 +215,7 @@ def _run_flow(
                 settings,
                 url,
                 include_text,
+                startup,
             )
     except RunLockedError as error:
         console.print(f"[bold yellow]refused:[/] {error}")
