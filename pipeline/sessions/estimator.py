@@ -40,6 +40,17 @@ MIN_RATED = 8  # sessions a target needs before it gets a model of its own
 FEATURE_SETS = ("named", "all", "named+text", "all+text")
 
 
+def _mean_within(predicted: np.ndarray, truth: np.ndarray, strata: np.ndarray) -> float:
+    """Mean Spearman of ``predicted`` with ``truth`` within each stratum of 5+ rankable rows."""
+    values = []
+    for stratum in sorted(set(strata.tolist())):
+        rows = strata == stratum
+        if rows.sum() >= 5 and np.ptp(truth[rows]) > 0 and np.ptp(predicted[rows]) > 0:
+            values.append(spearmanr(predicted[rows], truth[rows]).statistic)
+    values = [v for v in values if not np.isnan(v)]
+    return float(np.mean(values)) if values else -np.inf
+
+
 def _ridge(alphas) -> object:
     return make_pipeline(StandardScaler(), RidgeCV(alphas=np.asarray(alphas, dtype=float)))
 
@@ -121,7 +132,7 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
         columns = np.arange(named if feature_set.startswith("named") else base)
         return np.concatenate([columns, text]) if feature_set.endswith("+text") else columns
 
-    def fit(self, X, y, sample_weight=None, groups=None):
+    def fit(self, X, y, sample_weight=None, groups=None, strata=None):
         """Fit each target on its rated rows: a shared model, and one per kind with enough.
 
         Args:
@@ -131,6 +142,8 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
                 does not drown a small one.
             groups: Optional (n,) client or conversation ids: the folds of a kind's feature
                 choice never split one.
+            strata: Optional (n,) sources: a kind's feature choice weighs each source's ranking
+                alike, as the weights do (ratings of different sources are not on one scale).
         """
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
@@ -146,6 +159,7 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
             else np.asarray(sample_weight, dtype=float).reshape(len(X))
         )
         groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+        strata = np.zeros(len(X)) if strata is None else np.asarray(strata)
         every = np.arange(X.shape[1])
         self.models_ = []
         for column in range(y.shape[1]):
@@ -171,7 +185,7 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
                     chosen.append(None)
                     continue
                 feature_set = self._choose_features(
-                    X[rows], y[rows, column], weights[rows], groups[rows]
+                    X[rows], y[rows, column], weights[rows], groups[rows], strata[rows]
                 )
                 columns = self._columns_of(feature_set, X.shape[1])
                 own.append(
@@ -182,12 +196,15 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
             self.kind_features_[kind] = chosen
         return self
 
-    def _choose_features(self, X, y, weights, groups) -> str:
-        """The feature set whose out-of-fold predictions rank these sessions best (Spearman).
+    def _choose_features(self, X, y, weights, groups, strata) -> str:
+        """The feature set whose out-of-fold predictions rank these sessions best: Spearman
+        within each stratum (source), averaged over the strata that can be ranked.
 
         Ranking, not squared error, is what the estimates are read for (the clinic's low line,
         approach fit, every held-out figure): a ridge over the pooled vectors can rank well
-        while its errors are larger, and the squared error then picks the wrong set.
+        while its errors are larger, and the squared error then picks the wrong set. Within a
+        source, because two sources' ratings (AnnoMI's MI quality, the note sessions' client
+        ratings) are not one scale, and a pooled ranking would reward telling sources apart.
         """
         n_folds = min(self.folds, len(set(groups.tolist())))
         if len(set(groups.tolist())) < len(groups):
@@ -204,8 +221,7 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
                     X[train][:, columns], y[train], ridgecv__sample_weight=weights[train]
                 )
                 predicted[held] = model.predict(X[held][:, columns])
-            rho = spearmanr(predicted, y).statistic if np.ptp(predicted) > 0 else 0.0
-            scores[feature_set] = -np.inf if np.isnan(rho) else float(rho)
+            scores[feature_set] = _mean_within(predicted, y, strata)
         return max(scores, key=lambda name: scores[name])
 
     def _fit_target(self, X, y, weights) -> SplitConformalRegressor:

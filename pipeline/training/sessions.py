@@ -250,7 +250,13 @@ def fit_on(rated: RatedSessions, seed: int = 0, text: bool = True) -> SessionMod
         X = np.hstack([X, scores])
     estimator = SessionAllianceEstimator(
         random_state=seed, n_text=len(TEXT_SIGNALS) if text else 0
-    ).fit(X, rated.y, sample_weight=source_weights(list(rated.sources)), groups=rated.groups)
+    ).fit(
+        X,
+        rated.y,
+        sample_weight=source_weights(list(rated.sources)),
+        groups=rated.groups,
+        strata=rated.sources,
+    )
     return SessionModels(estimator, text_model)
 
 

@@ -136,3 +136,25 @@ def test_aggregate_a_kind_reads_the_text_scores_when_they_carry_the_rating():
     blind = SessionAllianceEstimator(kind_columns=(2, 3), n_named=4).fit(X, y)
     error = np.abs(estimator.predict(np.column_stack([X, text])) - y).mean()
     assert error < np.abs(blind.predict(X) - y).mean() - 0.2
+
+
+def test_aggregate_feature_choice_ranks_within_each_source():
+    from pipeline.sessions.estimator import _mean_within
+
+    truth = np.array([1.0, 1.5, 2, 2.5, 3, 4, 4.25, 4.5, 4.75, 5])
+    strata = np.array(["a"] * 5 + ["b"] * 5)
+    # Tells the sources apart (b high, a low) but ranks backwards within each.
+    apart = np.array([5.0, 4, 3, 2, 1, 10, 9, 8, 7, 6])
+    within = np.array([1.0, 2, 3, 4, 5, 1, 2, 3, 4, 5])
+    assert _mean_within(within, truth, strata) == pytest.approx(1.0)
+    assert _mean_within(apart, truth, strata) == pytest.approx(-1.0)
+    assert _mean_within(apart, truth, np.zeros(10)) > 0  # pooled, it would look right
+
+
+def test_aggregate_feature_sets_place_the_text_columns_last():
+    estimator = SessionAllianceEstimator(n_named=3, n_text=2)
+    assert estimator._columns_of("named", 8).tolist() == [0, 1, 2]
+    assert estimator._columns_of("named+text", 8).tolist() == [0, 1, 2, 6, 7]
+    assert estimator._columns_of("all+text", 8).tolist() == list(range(8))
+    assert estimator._columns_of("all", 8).tolist() == [0, 1, 2, 3, 4, 5]
+    assert SessionAllianceEstimator()._feature_sets() == ("named", "all")  # no text columns
