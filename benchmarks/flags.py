@@ -185,11 +185,7 @@ def strain_head(model: Path | None, split: str) -> dict:
 def note_estimates(estimates: dict, texts: dict[str, str], split: str) -> dict:
     """Overall and bond estimates against the labels on ``split``, beside a TF-IDF + ridge
     regression over the session's own text fitted on the dev sessions (Spearman, 95%)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import Ridge
-    from sklearn.pipeline import make_pipeline
-
-    from pipeline.training.evaluate import spearman_interval
+    from pipeline.training.evaluate import spearman_interval, tfidf_ridge
 
     labels = _labels()
     dev = [sid for sid, row in labels.items() if row["split"] == "dev" and sid in estimates]
@@ -197,9 +193,9 @@ def note_estimates(estimates: dict, texts: dict[str, str], split: str) -> dict:
     out = {}
     for target in ("overall", "bond"):
         truth = [float(labels[sid][target]) for sid in held]
-        baseline = make_pipeline(
-            TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), Ridge(alpha=1.0)
-        ).fit([texts.get(sid, "") for sid in dev], [float(labels[sid][target]) for sid in dev])
+        baseline = tfidf_ridge().fit(
+            [texts.get(sid, "") for sid in dev], [float(labels[sid][target]) for sid in dev]
+        )
         out[target] = {
             "model": spearman_interval([getattr(estimates[sid], target) for sid in held], truth),
             "tfidf_ridge": spearman_interval(

@@ -156,7 +156,7 @@ def _text_scores(
     model: AllianceModel, classified: dict[str, ClassifiedSession], kinds: dict[str, str]
 ) -> dict[str, np.ndarray] | None:
     """The text model's scores of each session's own words, when the estimator reads them."""
-    if model.text_model is None or not getattr(model.estimator, "n_text", 0):
+    if model.text_model is None:  # loaded only for an estimator that reads text scores
         return None
     ids = list(classified)
     texts = [

@@ -47,3 +47,32 @@ def sessions_table(metrics: dict, splits: tuple[str, ...]):
             str(entry["coverage_80"]),
         )
     return view
+
+
+def rupture_table(report: dict):
+    """The rupture model's and the TF-IDF baseline's figures on the test clients."""
+    from rich.table import Table
+
+    view = Table(title="rupture: test clients (never trained or tuned on)")
+    columns = (
+        "model",
+        "AUC [95%]",
+        "precision",
+        "recall",
+        "flag rate",
+        "caseload flag rate",
+        "hard neg. flagged",
+    )
+    for column in columns:
+        view.add_column(column)
+    for name, entry in (("rupture model", report["test"]), ("TF-IDF", report["tfidf_test"])):
+        view.add_row(
+            name,
+            f"{entry['auc']} {entry['auc_95']}",
+            str(entry["precision"]),
+            str(entry["recall"]),
+            str(entry["flag_rate"]),
+            str(entry["caseload_flag_rate"]),
+            str(entry["hard_negatives_flagged"]),
+        )
+    return view

@@ -414,8 +414,7 @@ def train_rupture_command(
     """
     private_environment()
     settings = load_settings(config, overrides, model)
-    from rich.table import Table
-
+    from pipeline.cli.tables import rupture_table
     from pipeline.model.artifacts import ArtifactError
     from pipeline.sessions.rupture import FlagBudget
     from pipeline.training.rupture import train_rupture
@@ -436,29 +435,7 @@ def train_rupture_command(
             )
     except (ArtifactError, FileNotFoundError, KeyError, ValueError) as error:
         raise fail(str(error)) from None
-    view = Table(title="rupture: test clients (never trained or tuned on)")
-    columns = (
-        "model",
-        "AUC [95%]",
-        "precision",
-        "recall",
-        "flag rate",
-        "caseload flag rate",
-        "hard neg. flagged",
-    )
-    for column in columns:
-        view.add_column(column)
-    for name, entry in (("rupture model", report["test"]), ("TF-IDF", report["tfidf_test"])):
-        view.add_row(
-            name,
-            f"{entry['auc']} {entry['auc_95']}",
-            str(entry["precision"]),
-            str(entry["recall"]),
-            str(entry["flag_rate"]),
-            str(entry["caseload_flag_rate"]),
-            str(entry["hard_negatives_flagged"]),
-        )
-    Console().print(view)
+    Console().print(rupture_table(report))
     if promote:
         _promote(out, settings.model_dir)
     console.print(f"Model with the rupture model: {out.resolve()}")

@@ -264,18 +264,24 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
             center[:, j], low[:, j], high[:, j] = filler, filler - width, filler + width
         return center, low, high
 
-    def predict(self, X):
-        """Point estimates clipped to ``scale``: (n, n_targets), or (n,) for 1-D ``y``."""
-        center = self._clip(self._columns(X)[0])
-        return center.ravel() if self.single_output_ else center
-
-    def predict_interval(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """(low, high), each like :meth:`predict`, clipped to the scale and around the center."""
+    def predict_with_interval(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(center, low, high) in one pass over the models: the center clipped to the scale,
+        the interval clipped and around it; each like :meth:`predict`."""
         center, low, high = self._columns(X)
         center = self._clip(center)
         low = np.minimum(self._clip(low), center)
         high = np.maximum(self._clip(high), center)
-        return (low.ravel(), high.ravel()) if self.single_output_ else (low, high)
+        if self.single_output_:
+            return center.ravel(), low.ravel(), high.ravel()
+        return center, low, high
+
+    def predict(self, X):
+        """Point estimates clipped to ``scale``: (n, n_targets), or (n,) for 1-D ``y``."""
+        return self.predict_with_interval(X)[0]
+
+    def predict_interval(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high), each like :meth:`predict`, clipped to the scale and around the center."""
+        return self.predict_with_interval(X)[1:]
 
 
 def session_row(pairs: Sequence, kind: str | None) -> np.ndarray:
@@ -306,10 +312,9 @@ def estimate_sessions(
     if not sessions:
         return []
     X = np.vstack([rows[s.session_id] for s in sessions])
-    if getattr(estimator, "n_text", 0):  # estimators fitted before text scores have none
+    if estimator.n_text:
         X = np.hstack([X, np.vstack([text_scores[s.session_id] for s in sessions])])
-    center = estimator.predict(X)
-    low, high = estimator.predict_interval(X)
+    center, low, high = estimator.predict_with_interval(X)
     estimates = []
     for i, session in enumerate(sessions):
         values = {}

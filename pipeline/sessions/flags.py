@@ -169,18 +169,23 @@ def _drop_rupture(
     )
 
 
+def _repair_passages(pairs) -> list[str]:
+    """Passages that name or work through a strain (``REPAIR`` markers), in order."""
+    return [p.passage_id for p, _ in pairs if REPAIR.search(p.text)]
+
+
 def _repaired_within(pairs) -> list[str]:
     """Repair passages that come after the session's strongest strain passage (none: [])."""
     scored = [(p, sc) for p, sc in pairs if sc is not None]
     if not scored:
         return []
     peak = max(range(len(scored)), key=lambda i: scored[i][1].strain)
-    return [p.passage_id for p, _ in scored[peak + 1 :] if REPAIR.search(p.text)][:3]
+    return _repair_passages(scored[peak + 1 :])[:3]
 
 
 def _repair_reason(
     estimate: SessionEstimate,
-    pairs,
+    named: int,
     at_rupture: float,
     baseline: float,
     rule: RepairRule,
@@ -188,15 +193,14 @@ def _repair_reason(
     """Why a session after a rupture reads as its repair, or None.
 
     Either the estimate is back near the pre-rupture level, or the session names and works
-    through the strain (the clinician owning it, going back to last session) while the client
-    re-engages: the estimate is up on the rupture session's.
+    through the strain in ``named`` passages (the clinician owning it, going back to last
+    session) while the client re-engages: the estimate is up on the rupture session's.
     """
     if estimate.overall >= baseline - rule.tolerance:
         return (
             f"Overall estimate {estimate.overall:.2f} is back near the pre-rupture level of "
             f"{baseline:.2f}, with no new rupture: the earlier strain looks repaired."
         )
-    named = sum(bool(REPAIR.search(p.text)) for p, _ in pairs)
     if named and estimate.overall - at_rupture >= rule.min_rise:
         return (
             f"The earlier strain is named and worked through here ({named} passage"
@@ -270,14 +274,14 @@ def client_flags(
                 rupture_baseline = baseline if baseline is not None else estimate.overall
                 rupture_at = i
             continue
-        repair = (
-            _repair_reason(estimate, pairs, overall[rupture_at], rupture_baseline, rules.repair)
-            if recovering
-            else None
+        if not recovering:
+            continue
+        named = _repair_passages(pairs)
+        repair = _repair_reason(
+            estimate, len(named), overall[rupture_at], rupture_baseline, rules.repair
         )
         if repair is not None:
-            evidence = [p.passage_id for p, _ in pairs if REPAIR.search(p.text)][:3]
-            flags.append(_flag(estimate, "REPAIR", "info", repair, evidence))
+            flags.append(_flag(estimate, "REPAIR", "info", repair, named[:3]))
             rupture_baseline = None
     flags += _sustained_low(estimates, rules.low_alliance, clinic.low_line)
     flags += _no_goal_talk(estimates, scored, rules.no_goal_talk)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GroupKFold
@@ -94,22 +94,24 @@ class SessionTextModel(BaseEstimator):
             kinds: Each session's kind of text.
         """
         texts, y, kinds = np.asarray(texts, dtype=object), np.asarray(y, float), np.asarray(kinds)
+
+        def means(rows: np.ndarray, fallback: list[float]) -> list[float]:
+            rated = ~np.isnan(y[rows])
+            return [
+                float(y[rows, j][rated[:, j]].mean()) if rated[:, j].any() else fallback[j]
+                for j in range(y.shape[1])
+            ]
+
         self.n_targets_ = y.shape[1]
+        # A kind's mean rating per target, else every session's, else the middle of the scale.
+        self.fallback_ = means(np.ones(len(y), dtype=bool), [3.0] * y.shape[1])
         self.means_ = {}
         self.kinds_ = {}
         for kind in sorted(set(kinds.tolist())):
             rows = kinds == kind
-            self.means_[kind] = [
-                float(np.nanmean(y[rows, j])) if (~np.isnan(y[rows, j])).any() else np.nan
-                for j in range(y.shape[1])
-            ]
+            self.means_[kind] = means(rows, self.fallback_)
             if (~np.isnan(y[rows])).any(axis=1).sum() >= self.min_rated:
                 self.kinds_[kind] = self._fit_kind(texts[rows], y[rows])
-        overall = [
-            float(np.nanmean(y[:, j])) if (~np.isnan(y[:, j])).any() else 3.0
-            for j in range(y.shape[1])
-        ]
-        self.fallback_ = overall
         return self
 
     def predict(self, texts: Sequence[str], kinds: Sequence[str]) -> np.ndarray:
@@ -118,11 +120,7 @@ class SessionTextModel(BaseEstimator):
         out = np.empty((len(texts), self.n_targets_))
         for kind in sorted(set(kinds.tolist())):
             rows = kinds == kind
-            means = [
-                m if not np.isnan(m) else f
-                for m, f in zip(self.means_.get(kind, self.fallback_), self.fallback_)
-            ]
-            out[rows] = means
+            out[rows] = self.means_.get(kind, self.fallback_)
             if kind in self.kinds_:
                 terms, idf, models = self.kinds_[kind]
                 matrix = self._vectorizer(terms, idf).transform(texts[rows])
@@ -152,8 +150,7 @@ class SessionTextModel(BaseEstimator):
             if n_folds < 2:
                 continue
             for train, held in GroupKFold(n_splits=n_folds).split(rows, groups=groups[rows]):
-                part = SessionTextModel(self.min_rated, self.max_features, self.alphas, self.folds)
-                part.fit(texts[rows[train]], y[rows[train]], kinds[rows[train]])
+                part = clone(self).fit(texts[rows[train]], y[rows[train]], kinds[rows[train]])
                 out[rows[held]] = part.predict(texts[rows[held]], kinds[rows[held]])
         return out
 

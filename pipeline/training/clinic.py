@@ -158,8 +158,7 @@ def cross_validate(X, y, groups, folds: int, seed: int) -> dict:
     predicted, low, high = np.zeros_like(y), np.zeros_like(y), np.zeros_like(y)
     for train, test in GroupKFold(n_splits=max(2, folds)).split(X, y, groups):
         estimator = SessionAllianceEstimator(random_state=seed).fit(X[train], y[train])
-        predicted[test] = estimator.predict(X[test])
-        low[test], high[test] = estimator.predict_interval(X[test])
+        predicted[test], low[test], high[test] = estimator.predict_with_interval(X[test])
     out = {}
     for j, target in enumerate(TARGETS):
         truth = y[:, j]

@@ -93,6 +93,16 @@ def tfidf_baseline(
     return out
 
 
+def tfidf_ridge():
+    """TF-IDF (word 1-2 grams) + ridge regression over a session's own text: the session-level
+    baseline a user would try first (unfitted)."""
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    return make_pipeline(vectorizer, Ridge(alpha=1.0))
+
+
 def auc_interval(
     positive: np.ndarray, scores: np.ndarray, resamples: int = 2000, seed: int = 0
 ) -> tuple[float, tuple[float, float]]:

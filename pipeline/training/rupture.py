@@ -106,13 +106,12 @@ def out_of_fold_estimates(
     out: dict[str, dict[str, float]] = {}
     splitter = GroupKFold(n_splits=min(folds, len(set(rated.groups[dev].tolist()))))
     for _, held in splitter.split(dev, groups=rated.groups[dev]):
-        rows = dev[held]
-        keep = rated.training.copy()
-        keep[rows] = False
-        held_rows = np.zeros(len(keep), dtype=bool)
-        held_rows[rows] = True
-        predicted = fit_on(rated.select(keep), seed).predict(rated.select(held_rows))
-        for row, values in zip(rows, predicted):
+        in_fold = np.zeros(len(rated.ids), dtype=bool)
+        in_fold[dev[held]] = True
+        predicted = fit_on(rated.select(rated.training & ~in_fold), seed).predict(
+            rated.select(in_fold)
+        )
+        for row, values in zip(np.flatnonzero(in_fold), predicted):
             out[str(rated.ids[row])] = {t: float(v) for t, v in zip(TARGETS, values)}
     return out
 

@@ -31,7 +31,7 @@ from pipeline.sessions.text_model import (
     with_text_scores,
 )
 from pipeline.training.corpora import read_session_targets
-from pipeline.training.evaluate import session_metrics
+from pipeline.training.evaluate import session_metrics, tfidf_ridge
 from pipeline.training.labels import LabelsConfig
 from pipeline.training.records import LabeledSession, split_for
 
@@ -237,21 +237,15 @@ class SessionModels:
         return self.estimator.predict(self.inputs(rated))
 
 
-def fit_on(rated: RatedSessions, seed: int = 0, text: bool = True) -> SessionModels:
+def fit_on(rated: RatedSessions, seed: int = 0) -> SessionModels:
     """The text model and the estimator fitted on ``rated``'s sessions, sources balanced,
     folds grouped. The estimator learns from cross-fitted text scores (:meth:`SessionTextModel.
     cross_fitted`), so it trusts them as far as they hold on sessions the text model never saw.
     """
-    text_model = None
-    X = rated.X
-    if text:
-        text_model = SessionTextModel().fit(rated.texts, rated.y, rated.kinds)
-        scores = text_model.cross_fitted(rated.texts, rated.y, rated.kinds, rated.groups)
-        X = np.hstack([X, scores])
-    estimator = SessionAllianceEstimator(
-        random_state=seed, n_text=len(TEXT_SIGNALS) if text else 0
-    ).fit(
-        X,
+    text_model = SessionTextModel().fit(rated.texts, rated.y, rated.kinds)
+    scores = text_model.cross_fitted(rated.texts, rated.y, rated.kinds, rated.groups)
+    estimator = SessionAllianceEstimator(random_state=seed, n_text=len(TEXT_SIGNALS)).fit(
+        np.hstack([rated.X, scores]),
         rated.y,
         sample_weight=source_weights(list(rated.sources)),
         groups=rated.groups,
@@ -262,11 +256,8 @@ def fit_on(rated: RatedSessions, seed: int = 0, text: bool = True) -> SessionMod
 
 def measure(models: SessionModels, rated: RatedSessions) -> dict:
     """Spearman, AUC, MAE and 80% coverage per target and source on ``rated``'s rows."""
-    X = models.inputs(rated)
-    low, high = models.estimator.predict_interval(X)
-    return session_metrics(
-        models.estimator.predict(X), low, high, rated.y, list(rated.sources), TARGETS
-    )
+    center, low, high = models.estimator.predict_with_interval(models.inputs(rated))
+    return session_metrics(center, low, high, rated.y, list(rated.sources), TARGETS)
 
 
 def fit_session_estimator(
@@ -276,7 +267,7 @@ def fit_session_estimator(
     seed: int = 0,
     config=None,
     note_sessions=None,
-) -> tuple[SessionAllianceEstimator, dict, dict[str, int]]:
+) -> tuple[SessionModels, dict, dict[str, int]]:
     """Fit on the training sessions, evaluate on the corpora's validation ones (test untouched).
 
     Args:
@@ -306,10 +297,6 @@ def text_baseline(rated: RatedSessions, held: np.ndarray) -> dict:
     """TF-IDF + ridge over each session's own text, one model per source and target, fitted on
     that source's training rows: the baseline a user would try first. Returns the same metrics
     as :func:`measure` on the ``held`` rows."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import Ridge
-    from sklearn.pipeline import make_pipeline
-
     predicted = np.full(rated.y.shape, np.nan)
     texts = rated.texts
     for source in sorted(set(rated.sources[held].tolist())):
@@ -318,18 +305,15 @@ def text_baseline(rated: RatedSessions, held: np.ndarray) -> dict:
             rows = own & rated.training & ~np.isnan(rated.y[:, j])
             if rows.sum() < 8:
                 continue
-            model = make_pipeline(
-                TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), Ridge(alpha=1.0)
-            ).fit(texts[rows], rated.y[rows, j])
+            model = tfidf_ridge().fit(texts[rows], rated.y[rows, j])
             predicted[own & held, j] = model.predict(texts[own & held])
-    rows = held
     # No interval: the baseline is a point estimate (coverage is reported for the model only).
     return session_metrics(
-        np.clip(np.nan_to_num(predicted[rows], nan=3.0), 1, 5),
-        np.full((rows.sum(), len(TARGETS)), 1.0),
-        np.full((rows.sum(), len(TARGETS)), 5.0),
-        rated.y[rows],
-        list(rated.sources[rows]),
+        np.clip(np.nan_to_num(predicted[held], nan=3.0), 1, 5),
+        np.full((held.sum(), len(TARGETS)), 1.0),
+        np.full((held.sum(), len(TARGETS)), 5.0),
+        rated.y[held],
+        list(rated.sources[held]),
         TARGETS,
     )
 
