@@ -19,7 +19,7 @@ def test_train_rupture_writes_a_folder_that_flags_the_same_after_reload(
 ):
     out = tmp_path / "with-rupture"
     report = train_rupture(tiny_model_dir, out, tiny_config, NOTE_SESSIONS, NOTE_SESSION_LABELS)
-    assert report["fit"]["sessions"] == 71 and report["test"]["sessions"] == 64
+    assert report["fit"]["sessions"] == 131 and report["test"]["sessions"] == 64
     for figures in (report["test"], report["tfidf_test"]):
         low, high = figures["auc_95"]
         assert 0 <= low <= figures["auc"] <= high <= 1
