@@ -43,6 +43,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 from pipeline import steps  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.sessions.rupture import FlagBudget  # noqa: E402
+from pipeline.sessions.text_model import session_text  # noqa: E402
 from pipeline.store.core import Store, default_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +79,15 @@ def flags_of(inputs: list[Path], model: Path | None) -> tuple[dict[str, set[str]
             codes[flag["session_id"]].add(flag["code"])
         estimates = {e.session_id: e for e in store.estimates()}
         passages = store.passages(list(estimates))
-        texts = {sid: " ".join(p.text for p, _ in pairs) for sid, pairs in passages.items()}
+        # The words the session text baseline of ``alliance evaluate --sessions`` reads: a
+        # note whole, a transcript's clinician turns (a client turn marks a transcript).
+        texts = {
+            sid: session_text(
+                [(p.speaker, p.text) for p, _ in pairs],
+                "transcript" if any(p.speaker == "client" for p, _ in pairs) else "note",
+            )
+            for sid, pairs in passages.items()
+        }
         store.engine.dispose()
     return codes, estimates, texts
 

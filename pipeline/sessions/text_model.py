@@ -6,6 +6,10 @@ alone separates good from poor MI well). Its scores join the session estimator's
 four more columns (``TEXT_SIGNALS``), so the estimator weighs them against the passage
 signals, per kind of text, by cross-validation.
 
+Trained with the sessions' sources, each source's ratings are standardised first, so a kind
+shared by two sources (AnnoMI's MI quality and the labeled transcripts' client ratings) gets
+scores that rank within a source rather than tell the sources apart.
+
 The text of a session (:func:`session_text`) is a note's passages, or the clinician's turns of a
 transcript or chat. The vocabulary is learned from the public corpora and the synthetic
 labeled sessions only: a clinic's refit never fits one, since a vocabulary holds fragments of
@@ -85,15 +89,28 @@ class SessionTextModel(BaseEstimator):
         vectorizer.idf_ = idf
         return vectorizer
 
-    def fit(self, texts: Sequence[str], y: np.ndarray, kinds: Sequence[str]):
+    def fit(
+        self,
+        texts: Sequence[str],
+        y: np.ndarray,
+        kinds: Sequence[str],
+        strata: Sequence[str] | None = None,
+    ):
         """Fit each kind's vocabulary and its targets' ridge models.
 
         Args:
             texts: Each session's text (:func:`session_text`).
             y: (n, n_targets) ratings, NaN where unrated.
             kinds: Each session's kind of text.
+            strata: Each session's source. Given, each source's ratings are standardised
+                (per target) before fitting, so the scores rank sessions within a source and
+                spend nothing on telling sources apart: AnnoMI's MI quality (2 or 4) and the
+                labeled transcripts' client ratings (1-5) share the transcript vocabulary.
+                The scores are then on that standard scale, which the estimator maps back.
         """
         texts, y, kinds = np.asarray(texts, dtype=object), np.asarray(y, float), np.asarray(kinds)
+        if strata is not None:
+            y = _standardised_within(y, np.asarray(strata))
 
         def means(rows: np.ndarray, fallback: list[float]) -> list[float]:
             rated = ~np.isnan(y[rows])
@@ -135,14 +152,17 @@ class SessionTextModel(BaseEstimator):
         y: np.ndarray,
         kinds: Sequence[str],
         groups: Sequence[str],
+        strata: Sequence[str] | None = None,
     ) -> np.ndarray:
         """Text scores of training sessions from models that never saw their group.
 
         The estimator learns how far to trust the text scores from these: scores of sessions a
         text model was fitted on would be near their ratings, and would be trusted too much.
+        ``strata`` as for :meth:`fit` (pass the same as there).
         """
         texts, y = np.asarray(texts, dtype=object), np.asarray(y, float)
         kinds, groups = np.asarray(kinds), np.asarray(groups)
+        strata = None if strata is None else np.asarray(strata)
         out = self.predict(texts, kinds)
         for kind in self.kinds_:
             rows = np.flatnonzero(kinds == kind)
@@ -150,9 +170,32 @@ class SessionTextModel(BaseEstimator):
             if n_folds < 2:
                 continue
             for train, held in GroupKFold(n_splits=n_folds).split(rows, groups=groups[rows]):
-                part = clone(self).fit(texts[rows[train]], y[rows[train]], kinds[rows[train]])
+                fold = rows[train]
+                part = clone(self).fit(
+                    texts[fold], y[fold], kinds[fold], None if strata is None else strata[fold]
+                )
                 out[rows[held]] = part.predict(texts[rows[held]], kinds[rows[held]])
+            # A target the kind has no model for is a constant at predict time; the folds'
+            # own means would make it a column of small noise, which the estimator's scaling
+            # blows up (it did: every AnnoMI estimate fell to 1).
+            for j, model in enumerate(self.kinds_[kind][2]):
+                if model is None:
+                    out[rows, j] = self.means_[kind][j]
         return out
+
+
+def _standardised_within(y: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """``y`` with each stratum's ratings of each target centred and scaled to unit spread
+    (a constant target is only centred); NaN stays NaN."""
+    out = y.copy()
+    for stratum in set(strata.tolist()):
+        rows = strata == stratum
+        for j in range(y.shape[1]):
+            rated = rows & ~np.isnan(y[:, j])
+            if rated.any():
+                spread = y[rated, j].std()
+                out[rated, j] = (y[rated, j] - y[rated, j].mean()) / (spread if spread > 0 else 1)
+    return out
 
 
 def with_text_scores(

@@ -151,6 +151,18 @@ def test_aggregate_feature_choice_ranks_within_each_source():
     assert _mean_within(apart, truth, np.zeros(10)) > 0  # pooled, it would look right
 
 
+def test_aggregate_feature_choice_weighs_each_source_by_its_size():
+    from pipeline.sessions.estimator import _mean_within
+
+    rng = np.random.default_rng(0)
+    big, small = np.arange(40.0), np.arange(6.0)
+    truth = np.concatenate([big, small])
+    strata = np.array(["big"] * 40 + ["small"] * 6)
+    # Right on the large source, backwards on the small one: weighted by n - 3, 37 against 3.
+    predicted = np.concatenate([big + rng.normal(0, 0.1, 40), -small])
+    assert _mean_within(predicted, truth, strata) == pytest.approx((37 - 3) / 40, abs=0.01)
+
+
 def test_aggregate_feature_sets_place_the_text_columns_last():
     estimator = SessionAllianceEstimator(n_named=3, n_text=2)
     assert estimator._columns_of("named", 8).tolist() == [0, 1, 2]
@@ -158,3 +170,4 @@ def test_aggregate_feature_sets_place_the_text_columns_last():
     assert estimator._columns_of("all+text", 8).tolist() == list(range(8))
     assert estimator._columns_of("all", 8).tolist() == [0, 1, 2, 3, 4, 5]
     assert SessionAllianceEstimator()._feature_sets() == ("named", "all")  # no text columns
+    assert estimator._feature_sets() == ("all", "all+text")

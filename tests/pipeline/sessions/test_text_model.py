@@ -72,3 +72,43 @@ def test_text_model_overfit_save_load_same_predictions(tmp_path: Path):
     augmented = with_text_scores(rows, loaded, texts, kinds)
     assert augmented.shape == (len(texts), 6)
     assert with_text_scores(rows, None, texts, kinds) is rows
+
+
+def test_text_model_ranks_within_each_source_when_given_the_sources():
+    # Two sources share the transcript kind: "a" rates 2 or 4 (MI quality), "b" 4.5 or 5 (client
+    # ratings, high throughout); each rating follows the wording within its source.
+    rng = np.random.default_rng(1)
+    texts, y, strata = [], [], []
+    for i in range(80):
+        source, good = ("a", "b")[i % 2], (i // 2) % 2 == 0
+        words = " ".join(rng.choice(GOOD if good else POOR, size=2))
+        texts.append(f"{words} {source}style {source}style")
+        high, low = (4.0, 2.0) if source == "a" else (5.0, 4.5)
+        y.append([np.nan, np.nan, np.nan, high if good else low])
+        strata.append(source)
+    texts, y, strata = np.array(texts, dtype=object), np.array(y), np.array(strata)
+    kinds = np.array(["transcript"] * 80)
+    probe = np.array([f"{GOOD[0]} astyle astyle", f"{POOR[0]} bstyle bstyle"], dtype=object)
+    pooled = SessionTextModel(min_rated=20).fit(texts, y, kinds).predict(probe, kinds[:2])
+    within = SessionTextModel(min_rated=20).fit(texts, y, kinds, strata).predict(probe, kinds[:2])
+    # Pooled ratings reward the source's style: a poor "b" session outscores a good "a" one.
+    assert pooled[1, 3] > pooled[0, 3]
+    assert within[0, 3] > within[1, 3]
+    crossed = SessionTextModel(min_rated=20).fit(texts, y, kinds, strata)
+    scores = crossed.cross_fitted(texts, y, kinds, np.arange(80) // 2, strata)
+    for source in ("a", "b"):
+        rows = strata == source
+        good = y[rows, 3] == y[rows, 3].max()
+        assert scores[rows][good, 3].mean() > scores[rows][~good, 3].mean()
+
+
+def test_text_model_cross_fitted_keeps_a_target_without_a_model_constant():
+    texts, y, kinds, groups = _sessions()
+    transcript = kinds == "transcript"
+    # A few transcripts rate task too, too few for a model: the column is the kind's mean.
+    y[np.flatnonzero(transcript)[:10], 0] = np.arange(10) % 5 + 1.0
+    model = SessionTextModel(min_rated=20).fit(texts, y, kinds)
+    crossed = model.cross_fitted(texts, y, kinds, groups)
+    # In every fold alike, not each fold's own mean (noise the estimator would scale up).
+    assert np.ptp(crossed[transcript, 0]) == 0
+    assert crossed[transcript, 0][0] == model.predict(texts[:1], kinds[:1])[0, 0]

@@ -11,11 +11,13 @@ from pipeline.sessions.features import SIGNAL_NAMES
 from pipeline.training.records import LabeledSession
 from pipeline.training.sessions import (
     NOTE_SOURCE,
+    RatedSessions,
     rated_sessions,
     score_turns,
     session_matrix,
     session_rows,
     text_baseline,
+    text_learners,
 )
 
 FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
@@ -123,3 +125,14 @@ def test_sessions_text_baseline_is_fitted_on_training_rows_only(tiny_config, tmp
     assert (
         again["overall/note_sessions"]["spearman"] == -baseline["overall/note_sessions"]["spearman"]
     )
+
+
+def test_sessions_text_model_learns_from_every_source_but_the_labeled_transcripts():
+    kinds = np.array(["transcript", "transcript", "note", "chat"])
+    sources = np.array(["annomi", NOTE_SOURCE, NOTE_SOURCE, "esconv"])
+    n = len(kinds)
+    rated = RatedSessions(
+        np.zeros((n, 2)), np.full((n, 4), 3.0), sources, np.array(["train"] * n),
+        np.arange(n), np.arange(n), kinds, np.array(["words"] * n, dtype=object),
+    )  # fmt: skip
+    assert text_learners(rated).tolist() == [True, False, True, True]
