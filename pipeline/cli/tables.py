@@ -76,3 +76,29 @@ def rupture_table(report: dict):
             str(entry["hard_negatives_flagged"]),
         )
     return view
+
+
+def _f1_text(entry: dict | None) -> str:
+    if not entry:
+        return "–"
+    low, high = entry["macro_f1_95"]
+    return f"{entry['macro_f1']:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def passage_table(rows: list[dict], title: str):
+    """Per head and source: the model, the TF-IDF baseline and (when given) the plain
+    fine-tune, each as macro-F1 [95% interval]."""
+    from rich.table import Table
+
+    view = Table(title=title)
+    finetune = any("finetune" in row for row in rows)
+    columns = ["head", "source", "n", "model macro-F1 [95%]", "TF-IDF [95%]"]
+    for column in columns + (["plain fine-tune [95%]"] if finetune else []):
+        view.add_column(column)
+    for row in rows:
+        cells = [row["head"], row["source"], str(row["n"]), _f1_text(row["model"])]
+        cells.append(_f1_text(row["baseline"]))
+        if finetune:
+            cells.append(_f1_text(row.get("finetune")))
+        view.add_row(*cells)
+    return view
