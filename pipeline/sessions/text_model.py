@@ -132,7 +132,8 @@ class SessionTextModel(BaseEstimator):
         return self
 
     def predict(self, texts: Sequence[str], kinds: Sequence[str]) -> np.ndarray:
-        """(n, n_targets) text scores; a kind or target without a model gets its mean rating."""
+        """(n, n_targets) text scores; a kind or target without a model gets its mean rating
+        (on the standardised scale when fitted with ``strata``)."""
         texts, kinds = np.asarray(texts, dtype=object), np.asarray(kinds)
         out = np.empty((len(texts), self.n_targets_))
         for kind in sorted(set(kinds.tolist())):

@@ -154,9 +154,9 @@ Encoder: {metadata["encoder"]["name"]} (sha256 `{metadata["encoder"]["sha256"]}`
 {KIND_TEXT.get(metadata["kind"], metadata["kind"])}. Session estimator: ridge regression per
 target on pooled passage signals and vectors, sources weighted equally, with MAPIE
 split-conformal 80% intervals; each kind of text (note, therapy transcript, peer-support chat)
-with enough ratings of a target has a model of its own, with its features (named signals alone
-or with the pooled vectors, each with or without the text model's scores) chosen by
-cross-validation: {_kind_text(metadata)}.
+with enough ratings of a target has a model of its own, with its features (with or without
+the text model's scores; without them, the named signals alone or with the pooled vectors)
+chosen by cross-validation: {_kind_text(metadata)}.
 
 ## Intended use
 Research and clinical *supervision support*: point supervisors at sessions where the working
@@ -216,3 +216,68 @@ Training wall time: {training["wall_time_s"]} s on {training["machine"]}.
     path = folder / "MODEL_CARD.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+FINETUNE_HEADING = "## Beside the plain fine-tune (`benchmarks/finetune_baseline.py`)"
+
+
+def finetune_section(results: dict) -> str:
+    """The model card section comparing the model with the plain fine-tune and TF-IDF."""
+    recipe = results.get("recipe", {})
+    lines = [
+        f"\n\n{FINETUNE_HEADING}\n",
+        "One all-layer fine-tune of the same encoder per head and corpus "
+        f"(`AutoModelForSequenceClassification`, AdamW lr {recipe.get('lr')}, "
+        f"{recipe.get('epochs')} epochs, {recipe.get('input', 'passage text alone')}), and a "
+        "TF-IDF + logistic regression per head and corpus, each trained on that corpus's train "
+        f"split; all scored on the same held-out rows ({results.get('held_out', '')}). Macro-F1 "
+        "with 95% intervals that resample whole conversations, posts or notes.\n",
+        "| corpus: head | train / held out | this model | plain fine-tune | TF-IDF |",
+        "|---|---|---|---|---|",
+    ]
+
+    def cell(entry: dict | None) -> str:
+        if not entry:
+            return "–"
+        low, high = entry["macro_f1_95"]
+        return f"{entry['macro_f1']:.3f} [{low:.2f}, {high:.2f}]"
+
+    for name, task in results["tasks"].items():
+        lines.append(
+            f"| {name} | {task['n_train']} / {task['n_held_out']} | {cell(task.get('shipped'))} "
+            f"| {cell(task['plain_finetune'])} | {cell(task['tfidf'])} |"
+        )
+    means = results.get("mean_macro_f1", {})
+    if means:
+        lines.append(
+            f"| mean | | {means.get('shipped', '–')} | {means.get('plain_finetune', '–')} "
+            f"| {means.get('tfidf', '–')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def attach_finetune_baseline(folder: Path, results: dict) -> None:
+    """Record the plain fine-tune comparison in a model folder's manifest and model card (a
+    section of its own, replaced when it is there already); the artifacts stay as they are.
+
+    Raises:
+        ValueError: ``results`` scored another model version than the folder's.
+    """
+    from pipeline.model.artifacts import verify_folder, write_manifest
+
+    manifest = verify_folder(folder)
+    scored = results.get("model_version")
+    if scored and scored != manifest.get("version"):
+        raise ValueError(f"the results scored {scored}, not {manifest.get('version')}")
+    card = folder / "MODEL_CARD.md"
+    text = card.read_text(encoding="utf-8") if card.exists() else ""
+    if FINETUNE_HEADING in text:
+        text = text[: text.index(FINETUNE_HEADING)].rstrip("\n")
+    card.write_text(text + finetune_section(results), encoding="utf-8")
+    metadata = {key: value for key, value in manifest.items() if key != "files"}
+    metadata["finetune_baseline"] = {
+        key: results[key]
+        for key in ("recipe", "held_out", "tasks", "mean_macro_f1")
+        if key in results
+    }
+    write_manifest(folder, metadata)
