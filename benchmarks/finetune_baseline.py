@@ -43,7 +43,7 @@ from pipeline.model.encoder import bf16_supported, resolve_encoder_path  # noqa:
 from pipeline.model.heads import HEAD_BY_NAME  # noqa: E402
 from pipeline.training.corpora import read_corpora  # noqa: E402
 from pipeline.training.data import read_labeled_file  # noqa: E402
-from pipeline.training.evaluate import macro_f1, macro_f1_interval, tfidf_baseline  # noqa: E402
+from pipeline.training.evaluate import f1_text, scored_f1, tfidf_baseline  # noqa: E402
 from pipeline.training.labels import load_labels  # noqa: E402
 from pipeline.training.model_card import attach_finetune_baseline  # noqa: E402
 from pipeline.training.records import LabeledPassage, split_for  # noqa: E402
@@ -141,13 +141,6 @@ def predict(model, tokenizer, texts: list[str], args: argparse.Namespace) -> np.
     return np.concatenate(out) if out else np.zeros(0, dtype=int)
 
 
-def scored(truth: np.ndarray, predicted: np.ndarray, groups: list[str]) -> dict:
-    return {
-        "macro_f1": macro_f1(truth, predicted),
-        "macro_f1_95": list(macro_f1_interval(truth, predicted, groups)),
-    }
-
-
 def run_task(passages, source, head, shipped, encoder_path, args) -> dict | None:
     """The three readers of one (corpus, head) on the same held-out rows."""
     train = cap(rows_for(passages, source, head, ("train",)), args.max_train, args.seed)
@@ -167,13 +160,13 @@ def run_task(passages, source, head, shipped, encoder_path, args) -> dict | None
         "n_train": len(train),
         "n_held_out": len(held),
         "train_seconds": round(seconds, 1),
-        "plain_finetune": scored(truth, plain, groups),
-        "tfidf": scored(truth, tfidf.argmax(1), groups),
+        "plain_finetune": scored_f1(truth, plain, groups),
+        "tfidf": scored_f1(truth, tfidf.argmax(1), groups),
     }
     if shipped is not None:
         probabilities = shipped.scorer.predict_proba(texts, [p.context for p in held])
         if head in probabilities:
-            entry["shipped"] = scored(truth, probabilities[head].argmax(1), groups)
+            entry["shipped"] = scored_f1(truth, probabilities[head].argmax(1), groups)
     return entry
 
 
@@ -265,12 +258,7 @@ def main(argv: list[str] | None = None) -> dict:
     for column in ("task", "n train", "n held out", *readers, "train s"):
         table.add_column(column)
     for name, r in results.items():
-        cells = [
-            f"{r[x]['macro_f1']:.3f} [{r[x]['macro_f1_95'][0]:.2f}, {r[x]['macro_f1_95'][1]:.2f}]"
-            if x in r
-            else "–"
-            for x in readers
-        ]
+        cells = [f1_text(r.get(x)) for x in readers]
         table.add_row(
             name, str(r["n_train"]), str(r["n_held_out"]), *cells, str(r["train_seconds"])
         )

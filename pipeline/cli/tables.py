@@ -78,17 +78,12 @@ def rupture_table(report: dict):
     return view
 
 
-def _f1_text(entry: dict | None) -> str:
-    if not entry:
-        return "–"
-    low, high = entry["macro_f1_95"]
-    return f"{entry['macro_f1']:.3f} [{low:.2f}, {high:.2f}]"
-
-
 def passage_table(rows: list[dict], title: str):
     """Per head and source: the model, the TF-IDF baseline and (when given) the plain
     fine-tune, each as macro-F1 [95% interval]."""
     from rich.table import Table
+
+    from pipeline.training.evaluate import f1_text
 
     view = Table(title=title)
     finetune = any("finetune" in row for row in rows)
@@ -96,9 +91,9 @@ def passage_table(rows: list[dict], title: str):
     for column in columns + (["plain fine-tune [95%]"] if finetune else []):
         view.add_column(column)
     for row in rows:
-        cells = [row["head"], row["source"], str(row["n"]), _f1_text(row["model"])]
-        cells.append(_f1_text(row["baseline"]))
+        cells = [row["head"], row["source"], str(row["n"]), f1_text(row["model"])]
+        cells.append(f1_text(row["baseline"]))
         if finetune:
-            cells.append(_f1_text(row.get("finetune")))
+            cells.append(f1_text(row.get("finetune")))
         view.add_row(*cells)
     return view

@@ -250,9 +250,9 @@ def fit_rupture_model(
 class FlagBudget:
     """How many sessions a realistic caseload may see flagged for a rupture.
 
-    Labeled sets are written rich in ruptures (the fixtures' 39%); a caseload holds fewer. The
-    flag rate a clinic would see is read off a labeled set by weighting its ruptures and
-    non-ruptures to ``rupture_rate``: ``rupture_rate * recall + (1 - rupture_rate) * FPR``.
+    Labeled sets are written rich in ruptures (the labeled note sessions' 34%); a caseload holds
+    fewer. The flag rate a clinic would see is read off a labeled set by weighting its ruptures
+    and non-ruptures to ``rupture_rate``: ``rupture_rate * recall + (1 - rupture_rate) * FPR``.
 
     Attributes:
         rupture_rate: Share of a caseload's sessions that hold a rupture worth discussing.

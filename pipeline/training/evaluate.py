@@ -190,6 +190,24 @@ def session_metrics(
     return out
 
 
+def scored_f1(
+    truth: Sequence[int], predicted: Sequence[int], groups: Sequence[str], resamples: int = 1000
+) -> dict:
+    """``{"macro_f1", "macro_f1_95"}``: macro-F1 with its group-bootstrap interval."""
+    return {
+        "macro_f1": macro_f1(np.asarray(truth), np.asarray(predicted)),
+        "macro_f1_95": list(macro_f1_interval(truth, predicted, groups, resamples=resamples)),
+    }
+
+
+def f1_text(entry: dict | None) -> str:
+    """A :func:`scored_f1` entry as ``0.767 [0.72, 0.81]`` (``–`` for none)."""
+    if not entry:
+        return "–"
+    low, high = entry["macro_f1_95"]
+    return f"{entry['macro_f1']:.3f} [{low:.2f}, {high:.2f}]"
+
+
 def macro_f1_interval(
     truth: Sequence[int],
     predicted: Sequence[int],

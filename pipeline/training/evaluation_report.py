@@ -14,7 +14,7 @@ from pipeline.config import AllianceConfig
 from pipeline.model.heads import HEADS
 from pipeline.training.corpora import read_corpora
 from pipeline.training.data import read_labeled_file
-from pipeline.training.evaluate import head_rows, macro_f1, macro_f1_interval, tfidf_baseline
+from pipeline.training.evaluate import head_rows, scored_f1, tfidf_baseline
 from pipeline.training.labels import load_labels
 from pipeline.training.records import LabeledPassage, split_for
 
@@ -46,13 +46,6 @@ def read_finetune_baseline(path: Path, split: str) -> dict[str, dict]:
             "--finetune-baseline"
         )
     return {name: entry["plain_finetune"] for name, entry in tasks.items()}
-
-
-def _scored(truth: np.ndarray, predicted: np.ndarray, groups: np.ndarray) -> dict:
-    return {
-        "macro_f1": macro_f1(truth, predicted),
-        "macro_f1_95": list(macro_f1_interval(truth, predicted, groups, resamples=500)),
-    }
 
 
 def evaluate_model_on(
@@ -102,11 +95,11 @@ def evaluate_model_on(
                 "head": head.name,
                 "source": source,
                 "n": len(positions),
-                "model": _scored(
-                    truth[positions], predicted[head.name][rows_of].argmax(1), groups[rows_of]
+                "model": scored_f1(
+                    truth[positions], predicted[head.name][rows_of].argmax(1), groups[rows_of], 500
                 ),
-                "baseline": _scored(
-                    truth[positions], baseline[head.name][rows_of].argmax(1), groups[rows_of]
+                "baseline": scored_f1(
+                    truth[positions], baseline[head.name][rows_of].argmax(1), groups[rows_of], 500
                 )
                 if head.name in baseline
                 else None,

@@ -236,16 +236,12 @@ def finetune_section(results: dict) -> str:
         "|---|---|---|---|---|",
     ]
 
-    def cell(entry: dict | None) -> str:
-        if not entry:
-            return "–"
-        low, high = entry["macro_f1_95"]
-        return f"{entry['macro_f1']:.3f} [{low:.2f}, {high:.2f}]"
+    from pipeline.training.evaluate import f1_text
 
     for name, task in results["tasks"].items():
         lines.append(
-            f"| {name} | {task['n_train']} / {task['n_held_out']} | {cell(task.get('shipped'))} "
-            f"| {cell(task['plain_finetune'])} | {cell(task['tfidf'])} |"
+            f"| {name} | {task['n_train']} / {task['n_held_out']} | {f1_text(task.get('shipped'))}"
+            f" | {f1_text(task['plain_finetune'])} | {f1_text(task['tfidf'])} |"
         )
     means = results.get("mean_macro_f1", {})
     if means:
@@ -271,9 +267,12 @@ def attach_finetune_baseline(folder: Path, results: dict) -> None:
         raise ValueError(f"the results scored {scored}, not {manifest.get('version')}")
     card = folder / "MODEL_CARD.md"
     text = card.read_text(encoding="utf-8") if card.exists() else ""
-    if FINETUNE_HEADING in text:
-        text = text[: text.index(FINETUNE_HEADING)].rstrip("\n")
-    card.write_text(text + finetune_section(results), encoding="utf-8")
+    if FINETUNE_HEADING in text:  # drop the earlier section, keep any section after it
+        start = text.index(FINETUNE_HEADING)
+        after = text.find("\n## ", start + len(FINETUNE_HEADING))
+        rest = text[after:] if after != -1 else ""
+        text = text[:start].rstrip("\n") + rest
+    card.write_text(text.rstrip("\n") + finetune_section(results), encoding="utf-8")
     metadata = {key: value for key, value in manifest.items() if key != "files"}
     metadata["finetune_baseline"] = {
         key: results[key]

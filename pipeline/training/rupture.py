@@ -276,7 +276,8 @@ precision {test["precision"]}, recall {test["recall"]}, flag rate {test["flag_ra
 caseload with the budget's rupture rate: {test["caseload_flag_rate"]}), hard negatives flagged
 {test["hard_negatives_flagged"]}. TF-IDF + logistic regression on the same sessions: AUC
 {tfidf["auc"]} {tfidf["auc_95"]}, precision {tfidf["precision"]}, recall {tfidf["recall"]}.
-The sessions are synthetic and hold far more ruptures (39%) than a caseload does.
+The sessions are synthetic and hold far more ruptures ({test["ruptures"] / test["sessions"]:.0%} of
+the test clients' sessions) than a caseload does.
 """
     text = card.read_text(encoding="utf-8") if card.exists() else ""
     lines = text.splitlines(keepends=True)

@@ -38,7 +38,6 @@ from pipeline.training.records import LabeledSession, split_for
 # The kind of text each rated corpus holds (``Session.kind`` of the same text in the pipeline).
 SOURCE_KINDS = {"esconv": "chat", "annomi": "transcript"}
 NOTE_SOURCE = "note_sessions"  # the labeled note sessions, as a source
-HELD_OUT = {"validation": ("validation",), "test": ("test",)}
 
 
 def score_turns(

@@ -38,3 +38,18 @@ def test_model_card_attach_finetune_baseline_records_it_once_and_keeps_the_folde
     AllianceModel.load(folder, tiny_config.encoder)  # every artifact still matches its hash
     with pytest.raises(ValueError, match="not " + version):
         attach_finetune_baseline(folder, _results("another-version", 0.5))
+
+
+def test_model_card_attach_finetune_baseline_keeps_a_section_written_after_it(
+    tiny_model_dir: Path, tmp_path: Path
+):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    version = json.loads((folder / "manifest.json").read_text())["version"]
+    attach_finetune_baseline(folder, _results(version, 0.61))
+    card = folder / "MODEL_CARD.md"
+    card.write_text(card.read_text() + "\n\n## Rupture model (`rupture_model.skops`)\nKept.\n")
+    attach_finetune_baseline(folder, _results(version, 0.72))
+    text = card.read_text()
+    assert "## Rupture model" in text and "Kept." in text and text.count(FINETUNE_HEADING) == 1
+    assert "0.610" not in text and text.rstrip().endswith("0.72 |")
