@@ -52,9 +52,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "data" / "fixtures" / "sessions.jsonl"
 
 
-def write_batch(path: Path, sessions: int) -> int:
-    """The fixture sessions repeated under new session and client ids until ``sessions``."""
-    lines = FIXTURES.read_text().splitlines()
+def write_batch(path: Path, sessions: int, source: Path = FIXTURES) -> int:
+    """The ``source`` sessions (default: the fixtures) repeated under new session and client
+    ids until ``sessions``."""
+    lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
     with path.open("w") as out:
         for index in range(sessions):
             record = json.loads(lines[index % len(lines)])

@@ -46,7 +46,7 @@ from pipeline.training.data import read_labeled_file  # noqa: E402
 from pipeline.training.evaluate import f1_text, scored_f1, tfidf_baseline  # noqa: E402
 from pipeline.training.labels import load_labels  # noqa: E402
 from pipeline.training.model_card import attach_finetune_baseline  # noqa: E402
-from pipeline.training.records import LabeledPassage, split_for  # noqa: E402
+from pipeline.training.records import LabeledPassage, scorer_inputs, split_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTES = (ROOT / "data/fixtures/note_passages.jsonl", ROOT / "data/fixtures/strain_passages.jsonl")
@@ -164,7 +164,7 @@ def run_task(passages, source, head, shipped, encoder_path, args) -> dict | None
         "tfidf": scored_f1(truth, tfidf.argmax(1), groups),
     }
     if shipped is not None:
-        probabilities = shipped.scorer.predict_proba(texts, [p.context for p in held])
+        probabilities = shipped.scorer.predict_proba(*scorer_inputs(held))
         if head in probabilities:
             entry["shipped"] = scored_f1(truth, probabilities[head].argmax(1), groups)
     return entry

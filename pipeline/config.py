@@ -45,6 +45,9 @@ class EncoderConfig(Strict):
     threads: int | None = Field(None, ge=1)
     # Padded tokens per model batch; null = the device default (4,096 CPU, 65,536 CUDA).
     max_batch_tokens: int | None = Field(None, ge=64)
+    # Window-encoding models: tokens per window; null = the window the model was trained with
+    # (training and inference then pack identically; another size is a measured choice).
+    window_tokens: int | None = Field(None, ge=16, le=512)
 
 
 IdentifierEntity = Literal["EMAIL", "PHONE", "SSN", "URL", "ADDRESS", "DOB", "MRN", "PERSON"]
@@ -248,8 +251,9 @@ class AllianceConfig(Strict):
 
 
 class TrainConfig(Strict):
-    """Fine-tuning settings (``configs/train.yaml``)."""
+    """Fine-tuning settings (``configs/train.yaml``, one of its ``profiles`` applied)."""
 
+    profile: str | None = None
     seed: int = 0
     epochs: int = Field(2, ge=1)
     batch_size: int = Field(32, ge=1)
@@ -266,16 +270,60 @@ class TrainConfig(Strict):
     head_dropout: float = Field(0.1, ge=0, lt=1)
     max_per_source_per_epoch: int | None = Field(8000, ge=1)
     notes_repeat: int = Field(12, ge=1)
+    # Further corpora repeated per epoch (e.g. epitome: 3), so a small gold corpus is not
+    # drowned by large ones; notes use notes_repeat.
+    source_repeat: dict[str, int] = {}
+    # Head -> the only sources it learns from; labels of other sources are masked for it
+    # (weak labels that measurably hurt). A head not listed learns from every source.
+    head_sources: dict[str, list[str]] = {}
+    # "pair": (passage, previous passage) pairs of max_length tokens; "window": each session
+    # read once in windows of window_tokens (pipeline/model/windows.py); "alone": each passage
+    # read on its own (the baseline window encoding is measured against).
+    context: Literal["pair", "window", "alone"] = "pair"
+    window_tokens: int = Field(256, ge=16, le=512)
+    context_tokens: int = Field(32, ge=0, le=256)
     refit_heads: bool = True
     corpora: list[str] = ["epitome", "annomi", "esconv", "mi_boost"]
-    notes: Path | None = REPO_ROOT / "data" / "fixtures" / "note_passages.jsonl"
+    # Labeled note passage files, combined (one path or a list).
+    notes: list[Path] = [
+        REPO_ROOT / "data" / "fixtures" / "note_passages.jsonl",
+        REPO_ROOT / "data" / "fixtures" / "strain_passages.jsonl",
+    ]
     bf16: bool = True
     threads: int | None = Field(None, ge=1)
 
+    @field_validator("notes", mode="before")
+    @classmethod
+    def _notes_list(cls, value):
+        """One path, a list of paths, or null (none)."""
+        if value is None:
+            return []
+        return [value] if isinstance(value, str | Path) else value
 
-def load_train_config(path: Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
-    """Load ``configs/train.yaml`` (or ``path``) with dotted overrides; see :func:`load_config`."""
+
+def load_train_config(
+    path: Path | None = None, overrides: list[str] | None = None, profile: str | None = None
+) -> TrainConfig:
+    """Load ``configs/train.yaml`` (or ``path``), apply a profile, then dotted overrides.
+
+    Args:
+        path: The YAML file (default ``configs/train.yaml``).
+        overrides: ``key=value`` strings, applied last; see :func:`load_config`.
+        profile: A key of the file's ``profiles`` (default: its ``profile``); the profile's
+            settings replace the file's own.
+
+    Raises:
+        ConfigError: An unknown profile, key or value.
+    """
     data = _resolve_paths(load_yaml(path or CONFIG_DIR / "train.yaml"), REPO_ROOT)
+    profiles = data.pop("profiles", None) or {}
+    chosen = profile or data.get("profile")
+    if chosen is not None:
+        if chosen not in profiles:
+            known = ", ".join(sorted(profiles)) or "none"
+            raise ConfigError(f"unknown training profile {chosen!r} (profiles: {known})")
+        data.update(_resolve_paths(profiles[chosen], REPO_ROOT))
+        data["profile"] = chosen
     _apply_overrides(data, overrides)
     return _validate(TrainConfig, data)
 
@@ -284,14 +332,19 @@ def _resolve_paths(data: Any, base: Path) -> Any:
     """Make relative paths in the YAML relative to the repository root, not the cwd."""
     if isinstance(data, dict):
         return {
-            key: (
-                str((base / value).resolve())
-                if isinstance(value, str) and key in _PATH_KEYS and not Path(value).is_absolute()
-                else _resolve_paths(value, base)
-            )
+            key: _resolve_path(value, base) if key in _PATH_KEYS else _resolve_paths(value, base)
             for key, value in data.items()
         }
     return data
+
+
+def _resolve_path(value: Any, base: Path) -> Any:
+    """A relative path string (or each of a list of them) made relative to ``base``."""
+    if isinstance(value, list):
+        return [_resolve_path(item, base) for item in value]
+    if isinstance(value, str) and not Path(value).is_absolute():
+        return str((base / value).resolve())
+    return value
 
 
 _PATH_KEYS = {"model_dir", "path", "sections_file", "rules_file", "notes"}

@@ -429,6 +429,7 @@ def compare_task(
 ) -> dict:
     from pipeline.config import TrainConfig
     from pipeline.training.data import load_passages
+    from pipeline.training.finetune import restrict_sources
     from pipeline.training.labels import load_labels
     from pipeline.training.retrain import compare_models
 
@@ -439,6 +440,8 @@ def compare_task(
         settings.corpora if data_dir else None,
         [Path(n) for n in notes] if notes else settings.notes,
     )["validation"]
+    # Both models are scored on the labels the candidate was trained to predict.
+    valid = restrict_sources(valid, settings.head_sources)
     return compare_models(Path(candidate), Path(current), _config(config), valid)
 
 

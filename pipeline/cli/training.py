@@ -55,6 +55,13 @@ def train(
         list[str] | None,
         typer.Option("--train-set", help="Dotted training override: --train-set epochs=1"),
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Training profile of configs/train.yaml: `full` (the shipped default, at most "
+            "90 min on 2 CPU cores) or `fast` (at most 30 min, a researcher's quick retrain)."
+        ),
+    ] = None,
     config: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
@@ -67,6 +74,7 @@ def train(
     Examples:
 
         alliance train --data ../shared/data
+        alliance train --data ../shared/data --profile fast --no-promote
         alliance train --quick --data ../shared/data --out models/quick --no-promote
         alliance train --notes my_labeled_notes.jsonl --train-set epochs=3
         alliance train --data ../shared/data --notes data/fixtures/note_passages.jsonl \\
@@ -77,7 +85,7 @@ def train(
     from pipeline.config import load_train_config
 
     try:
-        training = load_train_config(train_config, train_overrides)
+        training = load_train_config(train_config, train_overrides, profile)
     except ConfigError as error:
         raise fail(str(error)) from None
     if data is None and notes is None:

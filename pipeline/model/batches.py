@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from pipeline.model.network import PairTokenizer
+from pipeline.model.windows import padded_index
 
 # Rows per tokenizer call: big enough to amortise the call, small enough to bound memory.
 ENCODE_CHUNK = 8192
@@ -113,11 +114,7 @@ def collate(
     Vectorised (no loop over rows), so a background thread preparing big CUDA batches holds
     the interpreter lock only briefly.
     """
-    lengths = encoded.lengths[rows]
-    positions = np.arange(int(lengths.max()), dtype=np.int64)
-    real = positions < lengths[:, None]
-    # Padding positions read token 0 of the row (any valid index) and are overwritten.
-    index = np.where(real, encoded.offsets[rows][:, None] + positions, 0)
+    real, index = padded_index(encoded.lengths[rows], encoded.offsets[rows])
     out = {
         "input_ids": np.where(real, encoded.input_ids[index], pad_id),
         "attention_mask": real.astype(np.int64),

@@ -59,6 +59,11 @@ def score_passages(
     """
     if not passages:
         return {}, np.zeros((0, 0), dtype=np.float32)
-    probabilities, vectors = scorer.predict([p.text for p in passages], contexts_for(passages))
+    probabilities, vectors = scorer.predict(
+        [p.text for p in passages],
+        contexts_for(passages),
+        [p.speaker for p in passages],
+        [p.session_id for p in passages],
+    )
     scores = {p.passage_id: to_scores(probabilities, row) for row, p in enumerate(passages)}
     return scores, vectors

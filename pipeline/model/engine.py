@@ -39,6 +39,7 @@ from pipeline.model.batches import (
 )
 from pipeline.model.heads import HEAD_BY_NAME
 from pipeline.model.network import LoRALinear, MultiTaskModel, PairTokenizer
+from pipeline.model.windows import WindowTokenizer, collate_windows, pool_owned
 
 
 def inference_copy(model: MultiTaskModel, bf16: bool = False) -> MultiTaskModel:
@@ -204,7 +205,7 @@ class PassageEngine:
     def __init__(
         self,
         model: MultiTaskModel,
-        tokenize: PairTokenizer,
+        tokenize: PairTokenizer | WindowTokenizer,
         batch_size: int | None = None,
         max_tokens: int | None = None,
         bf16: bool = False,
@@ -239,11 +240,39 @@ class PassageEngine:
             self._copy_of = stamp
         return self._copy
 
+    @property
+    def windowed(self) -> bool:
+        """True for a window-encoding model (:mod:`pipeline.model.windows`)."""
+        return isinstance(self.tokenize, WindowTokenizer)
+
+    def window_batches(
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[str],
+        speakers: Sequence[str] | None,
+        groups: Sequence[str] | None,
+    ) -> Iterator[tuple[None, dict, dict, torch.Tensor]]:
+        """(None, model inputs, token positions, owner row per position) per batch of windows,
+        bucketed by window length. Every document is packed first (packing is cheap next to
+        the model); the rows come from the owners."""
+        pad_id = self.tokenize.tokenizer.pad_token_id or 0
+        pin = self.device.type == "cuda"
+        packed, _ = self.tokenize.pack(texts, contexts, speakers, groups)
+        for windows in plan_batches(packed.lengths, self.batch_size, self.max_tokens):
+            inputs, owners = collate_windows(packed, windows, pad_id, pin)
+            positions = {
+                "real": torch.nonzero(inputs["attention_mask"].flatten()).flatten(),
+                "pooled": torch.nonzero(owners.flatten() >= 0).flatten(),
+            }
+            if pin:
+                positions = {k: v.pin_memory() for k, v in positions.items()}
+            yield None, inputs, positions, owners
+
     def batches(
         self, texts: Sequence[str], contexts: Sequence[str]
-    ) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor], dict[str, torch.Tensor]]]:
-        """(input rows, model inputs, token positions) per batch, as host tensors: tokenised
-        window by window and bucketed by token count."""
+    ) -> Iterator[tuple[np.ndarray, dict[str, torch.Tensor], dict[str, torch.Tensor], None]]:
+        """(input rows, model inputs, token positions, None) per batch, as host tensors:
+        tokenised window by window and bucketed by token count."""
         pad_id = self.tokenize.tokenizer.pad_token_id or 0
         pin = self.device.type == "cuda"
         window = self.window or max(len(texts), 1)
@@ -255,7 +284,7 @@ class PassageEngine:
                 positions = token_positions(inputs)
                 if pin:
                     positions = {k: v.pin_memory() for k, v in positions.items()}
-                yield rows + begin, inputs, positions
+                yield rows + begin, inputs, positions, None
 
     def workers(self) -> int:
         """Parallel CPU streams: one per torch thread (CUDA: one)."""
@@ -263,8 +292,19 @@ class PassageEngine:
             return 1
         return self.cpu_workers or torch.get_num_threads()
 
-    def predict(self, texts: Sequence[str], contexts: Sequence[str], with_vectors: bool = False):
+    def predict(
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[str],
+        with_vectors: bool = False,
+        speakers: Sequence[str] | None = None,
+        groups: Sequence[str] | None = None,
+    ):
         """Probabilities per head in input order, like :func:`predict_pairs`.
+
+        Args:
+            speakers, groups: Each row's speaker and session (window encoding reads them;
+                see :func:`pipeline.model.windows.documents`); the pair model ignores them.
 
         Returns:
             head -> (n, n_classes) float64 probabilities; with ``with_vectors`` also the
@@ -275,31 +315,54 @@ class PassageEngine:
         model = self.inference_model
         hidden = model.encoder.config.hidden_size
         widths = [len(HEAD_BY_NAME[name].classes) for name in model.heads]
-        batches = self.batches(texts, contexts)
+        if self.windowed:
+            batches = self.window_batches(texts, contexts, speakers, groups)
+        else:
+            batches = self.batches(texts, contexts)
         workers = self.workers()
         if workers > 1:
             parts = self._run_parallel(model, batches, workers)
         else:
             with torch.inference_mode():
                 parts = [
-                    (rows, self._forward(model, inputs, positions))
-                    for rows, inputs, positions in prefetch(batches, self.prefetch)
+                    self._forward(model, *item[1:], rows=item[0])
+                    for item in prefetch(batches, self.prefetch)
                 ]
-        table = np.zeros((len(texts), sum(widths) + hidden), dtype=np.float32)
-        if parts:
-            rows = np.concatenate([rows for rows, _ in parts])
-            table[rows] = torch.cat([result for _, result in parts]).cpu().numpy()
+        if self.windowed:
+            table = self._pooled_windows(model, parts, len(texts), hidden)
+        else:
+            table = np.zeros((len(texts), sum(widths) + hidden), dtype=np.float32)
+            if parts:
+                rows = np.concatenate([rows for rows, _ in parts])
+                table[rows] = torch.cat([result for _, result in parts]).cpu().numpy()
         out, vectors = split_table(table, list(model.heads))
         return (out, vectors) if with_vectors else out
+
+    @staticmethod
+    def _pooled_windows(model: MultiTaskModel, parts: list, n: int, hidden: int) -> np.ndarray:
+        """Sum each row's token-state sums and counts over its windows' batches, divide, and
+        run the heads on the means: (n, classes + hidden) like the pair path's table."""
+        sums = np.zeros((n, hidden + 1), dtype=np.float64)
+        for rows, result in parts:
+            np.add.at(sums, rows.cpu().numpy(), result.cpu().double().numpy())
+        pooled = (sums[:, :hidden] / np.maximum(sums[:, hidden:], 1)).astype(np.float32)
+        with torch.inference_mode():
+            vectors = torch.from_numpy(pooled)
+            heads = _head_probabilities(model, vectors.to(next(model.heads.parameters()).device))
+        return np.hstack([heads.cpu().numpy(), pooled])
 
     def _forward(
         self,
         model: MultiTaskModel,
         inputs: dict[str, torch.Tensor],
         positions: dict[str, torch.Tensor],
-    ) -> torch.Tensor:
-        """One batch's head probabilities then pooled vector per row, (rows, classes + hidden),
-        left on the device so nothing waits for it until the end of the call."""
+        owners: torch.Tensor | None = None,
+        rows: np.ndarray | None = None,
+    ) -> tuple:
+        """One batch's (rows, result), the result left on the device so nothing waits for it
+        until the end of the call. Pairs: the batch's rows, and per row the head
+        probabilities then the pooled vector (classes + hidden). Windows: the owner rows, and
+        per row the sum of its token states then their count (hidden + 1)."""
         inputs = {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
         selection = self._selection
         if selection is not None:
@@ -312,8 +375,11 @@ class PassageEngine:
         finally:
             if selection is not None:  # positions belong to this batch only
                 selection.real = selection.pooled = selection.shape = None
+        if owners is not None:
+            owned, sums, counts = pool_owned(states, owners.to(self.device, non_blocking=True))
+            return owned, torch.cat([sums, counts.unsqueeze(-1)], dim=-1)
         pooled = passage_mean(states, inputs["attention_mask"], inputs.get("token_type_ids"))
-        return torch.cat([_head_probabilities(model, pooled), pooled], dim=-1)
+        return rows, torch.cat([_head_probabilities(model, pooled), pooled], dim=-1)
 
     def _run_parallel(self, model: MultiTaskModel, batches: Iterator, workers: int) -> list:
         """Batches spread over ``workers`` threads of one torch thread each.
@@ -336,8 +402,7 @@ class PassageEngine:
                             item = next(batches, None)
                         if item is None:
                             return
-                        rows, inputs, positions = item
-                        parts.append((rows, self._forward(model, inputs, positions)))
+                        parts.append(self._forward(model, *item[1:], rows=item[0]))
             except BaseException as error:  # noqa: BLE001 - re-raised in the caller
                 errors.append(error)
 
@@ -360,13 +425,15 @@ class PassageEngine:
 
 def predict_pairs(
     model: MultiTaskModel,
-    tokenize: PairTokenizer,
+    tokenize: PairTokenizer | WindowTokenizer,
     texts: Sequence[str],
     contexts: Sequence[str],
     batch_size: int = 64,
     bf16: bool = False,
     with_vectors: bool = False,
     max_tokens: int | None = None,
+    speakers: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
 ):
     """Head probabilities for (passage, context) pairs (a one-off :class:`PassageEngine`).
 
@@ -377,10 +444,11 @@ def predict_pairs(
         batch_size: Most rows per batch.
         bf16: bf16 weights and autocast (only where the hardware supports it).
         max_tokens: Most padded tokens per batch (None: the device's default).
+        speakers, groups: As for :meth:`PassageEngine.predict`.
 
     Returns:
         head -> (n, n_classes) probabilities in input order; with ``with_vectors`` also the
         (n, hidden) pooled passage vectors, as ``(probabilities, vectors)``.
     """
     engine = PassageEngine(model, tokenize, batch_size, max_tokens=max_tokens, bf16=bf16)
-    return engine.predict(texts, contexts, with_vectors=with_vectors)
+    return engine.predict(texts, contexts, with_vectors, speakers, groups)

@@ -15,7 +15,7 @@ folder's session estimator belongs to the next stage (:mod:`pipeline.sessions.al
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,22 +25,40 @@ from pipeline.config import EncoderConfig
 from pipeline.model.artifacts import ArtifactError, verify_folder
 from pipeline.model.encoder import Encoder, embed_pairs
 from pipeline.model.engine import PassageEngine
-from pipeline.model.network import MultiTaskModel, PairTokenizer, load_transformer
+from pipeline.model.network import (
+    MultiTaskModel,
+    PairTokenizer,
+    load_transformer,
+    model_tokenizer,
+)
 from pipeline.model.quick import PassageHeads
+from pipeline.model.windows import WindowTokenizer
 
 KIND_LINEAR = "embedding-linear-heads"
 KIND_TRANSFORMER = "transformer-multitask"
 
 
 class PassageScorer(Protocol):
-    """Anything that turns (passage, context) pairs into per-head class probabilities."""
+    """Anything that turns (passage, context) pairs into per-head class probabilities.
+
+    ``speakers`` and ``groups`` (each row's speaker and session) are read by a window-encoding
+    model (:mod:`pipeline.model.windows`); a scorer that reads pairs ignores them.
+    """
 
     def predict_proba(
-        self, texts: Sequence[str], contexts: Sequence[str]
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[str],
+        speakers: Sequence[str] | None = None,
+        groups: Sequence[str] | None = None,
     ) -> dict[str, np.ndarray]: ...
 
     def predict(
-        self, texts: Sequence[str], contexts: Sequence[str]
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[str],
+        speakers: Sequence[str] | None = None,
+        groups: Sequence[str] | None = None,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Probabilities and one vector per passage (pooled into session features)."""
         ...
@@ -51,10 +69,10 @@ class EmbeddingScorer:
     encoder: Encoder
     heads: PassageHeads
 
-    def predict_proba(self, texts, contexts):
+    def predict_proba(self, texts, contexts, speakers=None, groups=None):
         return self.predict(texts, contexts)[0]
 
-    def predict(self, texts, contexts):
+    def predict(self, texts, contexts, speakers=None, groups=None):
         features = embed_pairs(self.encoder, texts, contexts)
         return self.heads.predict_proba(features), features[:, : self.encoder.dim]
 
@@ -65,7 +83,7 @@ class TransformerScorer:
     first use and kept, so its merged inference copy of the model is made once per model."""
 
     model: MultiTaskModel
-    tokenize: PairTokenizer
+    tokenize: PairTokenizer | WindowTokenizer
     batch_size: int
     bf16: bool
     max_tokens: int | None = None  # padded tokens per batch; None = the device's default
@@ -83,11 +101,11 @@ class TransformerScorer:
             )
         return self._engine
 
-    def predict_proba(self, texts, contexts):
-        return self.engine.predict(texts, contexts)
+    def predict_proba(self, texts, contexts, speakers=None, groups=None):
+        return self.engine.predict(texts, contexts, False, speakers, groups)
 
-    def predict(self, texts, contexts):
-        return self.engine.predict(texts, contexts, with_vectors=True)
+    def predict(self, texts, contexts, speakers=None, groups=None):
+        return self.engine.predict(texts, contexts, True, speakers, groups)
 
 
 @dataclass
@@ -138,7 +156,10 @@ def load_passage_model(folder: Path, encoder_config: EncoderConfig) -> PassageMo
 def transformer_scorer(folder: Path, encoder: Encoder, config: EncoderConfig) -> TransformerScorer:
     """The fine-tuned model on top of the (verified) encoder's transformer."""
     model = load_transformer(folder, encoder.model).to(encoder.device)
-    tokenize = PairTokenizer(encoder.tokenizer, model.settings.max_length)
+    settings = model.settings
+    if config.window_tokens and settings.context != "pair":  # a measured change of window
+        settings = replace(settings, window_tokens=config.window_tokens)
+    tokenize = model_tokenizer(encoder.tokenizer, settings)
     max_tokens = config.max_batch_tokens  # padded tokens per batch; None = device default
     return TransformerScorer(model, tokenize, config.batch_size, encoder.use_bf16, max_tokens)
 

@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from pipeline.model.heads import HEAD_BY_NAME, HEADS, Head
+from pipeline.model.windows import WindowTokenizer, pool_owned
 
 ADAPTER_FILE = "adapter.safetensors"
 CONFIG_FILE = "model_config.json"
@@ -44,6 +45,13 @@ class TransformerSettings:
     lora_top_layers: int | None = 3
     head_dropout: float = 0.1
     max_length: int = 128
+    # "pair": each passage with its previous one as a second segment; "window": a session's
+    # passages packed in order into windows (:mod:`pipeline.model.windows`), speaker as the
+    # token type (learned), each passage pooled over its own tokens; "alone": each passage
+    # read on its own, the same way (what window encoding is measured against).
+    context: str = "pair"
+    window_tokens: int = 256
+    context_tokens: int = 32
     heads: dict[str, list[str]] = field(
         default_factory=lambda: {h.name: list(h.classes) for h in HEADS}
     )
@@ -123,6 +131,9 @@ class MultiTaskModel(nn.Module):
             settings.lora_dropout,
             settings.lora_top_layers,
         )
+        types = getattr(getattr(self.encoder, "embeddings", None), "token_type_embeddings", None)
+        if settings.context in ("window", "alone") and types is not None:
+            types.weight.requires_grad = True  # the speaker marker the model learns
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(settings.head_dropout)
         self.heads = nn.ModuleDict(
@@ -139,6 +150,15 @@ class MultiTaskModel(nn.Module):
             mask = mask * (token_type_ids == 0)
         mask = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+    def pool_windows(
+        self, inputs: dict[str, torch.Tensor], owners: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Window encoding: (owner rows, mean of each row's token states) for one batch of
+        windows (:func:`pipeline.model.windows.collate_windows`)."""
+        states = self.encoder(**inputs).last_hidden_state
+        rows, sums, counts = pool_owned(states, owners)
+        return rows, sums / counts.clamp(min=1).unsqueeze(-1)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None, pooled=None):
         """Logits per head: (batch,) for binary heads, (batch, classes) otherwise.
@@ -237,6 +257,18 @@ class PairTokenizer:
     def encode(self, texts: Sequence[str], contexts: Sequence[str]) -> dict[str, list[list[int]]]:
         """Unpadded token ids per row (the engine pads each batch itself)."""
         return self._pairs(texts, contexts, return_attention_mask=False)
+
+
+def model_tokenizer(tokenizer, settings: TransformerSettings) -> PairTokenizer | WindowTokenizer:
+    """The input side of a model: pairs, or windows (``settings.context``)."""
+    if settings.context in ("window", "alone"):
+        return WindowTokenizer(
+            tokenizer,
+            settings.window_tokens,
+            settings.context_tokens,
+            isolated=settings.context == "alone",
+        )
+    return PairTokenizer(tokenizer, settings.max_length)
 
 
 def save_transformer(model: MultiTaskModel, folder: Path) -> None:

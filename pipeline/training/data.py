@@ -72,8 +72,7 @@ def default_note_passages(labels: LabelsConfig) -> list[LabeledPassage]:
     """The labeled note passages named by ``configs/train.yaml`` (``notes``), or none."""
     from pipeline.config import load_train_config
 
-    notes = load_train_config().notes
-    return read_labeled_file(notes, labels) if notes else []
+    return [p for path in load_train_config().notes for p in read_labeled_file(path, labels)]
 
 
 def describe(splits: dict[str, list[LabeledPassage]]) -> dict[str, dict[str, int]]:

@@ -16,7 +16,7 @@ from pipeline.training.corpora import read_corpora
 from pipeline.training.data import read_labeled_file
 from pipeline.training.evaluate import head_rows, scored_f1, tfidf_baseline
 from pipeline.training.labels import load_labels
-from pipeline.training.records import LabeledPassage, split_for
+from pipeline.training.records import LabeledPassage, scorer_inputs, split_for
 
 SPLITS = ("validation", "test", "heldout")
 
@@ -72,7 +72,7 @@ def evaluate_model_on(
     if not chosen:
         raise ValueError(f"no passages in the {split} split of {data}")
     scorer = AllianceModel.load(model, config.encoder).scorer
-    predicted = scorer.predict_proba([p.text for p in chosen], [p.context for p in chosen])
+    predicted = scorer.predict_proba(*scorer_inputs(chosen))
     baseline = (
         tfidf_baseline([p.text for p in train], [p.labels for p in train], [p.text for p in chosen])
         if train

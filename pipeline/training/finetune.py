@@ -11,7 +11,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -22,8 +22,9 @@ from pipeline.config import TrainConfig
 from pipeline.model.engine import predict_pairs
 from pipeline.model.heads import HEAD_BY_NAME
 from pipeline.model.network import MultiTaskModel, PairTokenizer, masked_loss
+from pipeline.model.windows import WindowTokenizer, batch_units, collate_windows
 from pipeline.training.evaluate import macro_f1_by_head
-from pipeline.training.records import LabeledPassage
+from pipeline.training.records import LabeledPassage, scorer_inputs
 
 
 @dataclass
@@ -66,21 +67,41 @@ def epoch_sample(
     max_per_source: int | None,
     notes_repeat: int,
     rng: random.Random,
+    source_repeat: dict[str, int] | None = None,
 ) -> list[LabeledPassage]:
     """This epoch's passages: each corpus capped at ``max_per_source`` (a fresh sample), note
-    passages repeated ``notes_repeat`` times (``configs/train.yaml`` sets both)."""
+    passages repeated ``notes_repeat`` times and any corpus in ``source_repeat`` as often as it
+    says (``configs/train.yaml`` sets all three)."""
+    repeats = {"notes": notes_repeat, **(source_repeat or {})}
     by_source: dict[str, list[LabeledPassage]] = defaultdict(list)
     for passage in passages:
         by_source[passage.source].append(passage)
     chosen: list[LabeledPassage] = []
     for source, items in sorted(by_source.items()):
-        if source == "notes":
-            chosen += items * notes_repeat
-        elif max_per_source and len(items) > max_per_source:
-            chosen += rng.sample(items, max_per_source)
-        else:
-            chosen += items
+        if max_per_source and len(items) > max_per_source and source != "notes":
+            items = rng.sample(items, max_per_source)
+        chosen += items * repeats.get(source, 1)
     return chosen
+
+
+def restrict_sources(
+    passages: Sequence[LabeledPassage], head_sources: dict[str, list[str]]
+) -> list[LabeledPassage]:
+    """Passages whose labels keep, for each head of ``head_sources``, only the listed sources'
+    labels (copies; a passage left with no label is dropped). Used on the train and validation
+    splits alike, so a head is trained and selected on the sources it is meant to learn."""
+    if not head_sources:
+        return list(passages)
+    out = []
+    for passage in passages:
+        labels = {
+            head: value
+            for head, value in passage.labels.items()
+            if head not in head_sources or passage.source in head_sources[head]
+        }
+        if labels:
+            out.append(replace(passage, labels=labels))
+    return out
 
 
 def bucketed_batches(
@@ -97,6 +118,70 @@ def bucketed_batches(
         batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def training_batches(
+    tokenize: PairTokenizer | WindowTokenizer,
+    passages: Sequence[LabeledPassage],
+    config: TrainConfig,
+    rng: random.Random,
+    position: dict[int, int] | None = None,
+) -> list[tuple[dict[str, torch.Tensor], torch.Tensor | None, list[LabeledPassage]]]:
+    """One epoch's batches: (model inputs, owner row per position or None, the passages whose
+    labels the batch's outputs meet, in output order).
+
+    Pairs: :func:`bucketed_batches` of ``batch_size`` rows. Windows: the passages are put back
+    in reading order (each repeat of a corpus as its own pass), packed exactly as inference
+    packs them (:meth:`WindowTokenizer.pack`), and whole units of windows
+    (:func:`batch_units`) are batched under ``batch_size * max_length`` padded tokens.
+    ``position`` maps ``id(passage)`` to its place in the training set (reading order).
+    """
+    if not isinstance(tokenize, WindowTokenizer):
+        return [
+            (tokenize([p.text for p in batch], [p.context for p in batch]), None, list(batch))
+            for batch in bucketed_batches(passages, config.batch_size, rng)
+        ]
+    ordered = reading_order(passages, position)
+    packed, per_doc = tokenize.pack(*scorer_inputs(ordered))
+    units = batch_units(packed, per_doc)
+    rng.shuffle(units)
+    budget = config.batch_size * config.max_length
+    batches: list[list[int]] = []
+    window = 50 * max(1, budget // tokenize.window_tokens)
+    for begin in range(0, len(units), window):
+        chunk = sorted(units[begin : begin + window], key=lambda u: int(packed.lengths[u].max()))
+        current: list[int] = []
+        for unit in chunk:
+            widest = int(packed.lengths[current + unit].max())
+            if current and (len(current) + len(unit)) * widest > budget:
+                batches.append(current)
+                current = []
+            current = current + unit
+        if current:
+            batches.append(current)
+    rng.shuffle(batches)
+    out = []
+    for windows in batches:
+        inputs, owners = collate_windows(packed, np.asarray(windows))
+        rows = torch.unique(owners[owners >= 0]).tolist()
+        out.append((inputs, owners, [ordered[r] for r in rows]))
+    return out
+
+
+def reading_order(
+    passages: Sequence[LabeledPassage], position: dict[int, int] | None = None
+) -> list[LabeledPassage]:
+    """An epoch sample back in reading order: the k-th copy of a passage (a repeated corpus)
+    goes in the k-th pass, each pass in ``position`` order (default: the order first given)."""
+    first: dict[int, int] = dict(position or {})
+    seen: dict[int, int] = defaultdict(int)
+    keys = []
+    for passage in passages:
+        key = id(passage)
+        first.setdefault(key, len(first) + len(passages))
+        keys.append((seen[key], first[key]))
+        seen[key] += 1
+    return [p for _, p in sorted(zip(keys, passages), key=lambda item: item[0])]
 
 
 def source_scores(entry: dict[str, float]) -> dict[str, float]:
@@ -118,14 +203,15 @@ def validation_score(metrics: dict[str, dict[str, float]]) -> float:
 
 def evaluate_model(
     model: MultiTaskModel,
-    tokenize: PairTokenizer,
+    tokenize: PairTokenizer | WindowTokenizer,
     passages: Sequence[LabeledPassage],
     bf16: bool,
     batch_size: int = 64,
 ) -> dict[str, dict[str, float]]:
     """Per-head macro-F1 (overall and per source) on labeled passages."""
+    texts, contexts, speakers, groups = scorer_inputs(list(passages))
     probabilities = predict_pairs(
-        model, tokenize, [p.text for p in passages], [p.context for p in passages], batch_size, bf16
+        model, tokenize, texts, contexts, batch_size, bf16, speakers=speakers, groups=groups
     )
     return macro_f1_by_head(
         probabilities, [p.labels for p in passages], [p.source for p in passages]
@@ -138,7 +224,7 @@ def _targets(batch: Sequence[LabeledPassage], heads) -> dict[str, torch.Tensor]:
 
 def finetune(
     model: MultiTaskModel,
-    tokenize: PairTokenizer,
+    tokenize: PairTokenizer | WindowTokenizer,
     train: Sequence[LabeledPassage],
     valid: Sequence[LabeledPassage],
     config: TrainConfig,
@@ -162,9 +248,14 @@ def finetune(
     )
 
     def sample(rng: random.Random) -> list[LabeledPassage]:
-        return epoch_sample(train, config.max_per_source_per_epoch, config.notes_repeat, rng)
+        return epoch_sample(
+            train, config.max_per_source_per_epoch, config.notes_repeat, rng, config.source_repeat
+        )
 
-    steps_per_epoch = -(-len(sample(random.Random(0))) // config.batch_size)
+    position = {id(p): i for i, p in enumerate(train)}
+    steps_per_epoch = len(
+        training_batches(tokenize, sample(random.Random(0)), config, random.Random(0), position)
+    )
     total_steps = steps_per_epoch * config.epochs
     warmup = max(1, int(total_steps * config.warmup_fraction))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -186,15 +277,19 @@ def finetune(
     with Progress(*columns, console=console, transient=True) as progress:
         for epoch in range(config.epochs):
             model.train()
-            batches = bucketed_batches(sample(rng), config.batch_size, rng)
+            batches = training_batches(tokenize, sample(rng), config, rng, position)
             task = progress.add_task(
                 f"epoch {epoch + 1}/{config.epochs}", total=len(batches), loss=0.0
             )
             running = []
-            for batch in batches:
-                encoded = tokenize([p.text for p in batch], [p.context for p in batch]).to(device)
+            for encoded, owners, batch in batches:
+                encoded = {k: v.to(device) for k, v in encoded.items()}
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    logits = model(**encoded)
+                    if owners is None:
+                        logits = model(**encoded)
+                    else:  # window encoding: each passage pooled over its own tokens
+                        _, pooled = model.pool_windows(encoded, owners.to(device))
+                        logits = model(None, None, pooled=pooled)
                 loss = masked_loss(
                     logits,
                     {k: v.to(device) for k, v in _targets(batch, model.heads).items()},
@@ -206,7 +301,7 @@ def finetune(
                 optimizer.step()
                 scheduler.step()
                 history.samples_seen += len(batch)
-                running.append(float(loss))
+                running.append(float(loss.detach()))
                 progress.update(task, advance=1, loss=float(np.mean(running[-50:])))
                 if not console.is_terminal and len(running) % max(1, len(batches) // 10) == 0:
                     # Logs and CI have no live bar: report every tenth of an epoch instead.

@@ -29,23 +29,30 @@ from sklearn.preprocessing import StandardScaler
 from pipeline.model.engine import predict_pairs
 from pipeline.model.heads import HEAD_BY_NAME
 from pipeline.model.network import MultiTaskModel, PairTokenizer, probabilities
+from pipeline.model.windows import WindowTokenizer
 from pipeline.training.evaluate import macro_f1_by_head
 from pipeline.training.finetune import epoch_sample, head_score, source_scores
-from pipeline.training.records import LabeledPassage
+from pipeline.training.records import LabeledPassage, scorer_inputs
 
 PENALTIES = (0.01, 0.1, 1.0)  # logistic regression C values tried per head
 
 
 def _vectors(
-    model: MultiTaskModel, tokenize: PairTokenizer, passages: Sequence[LabeledPassage], bf16: bool
+    model: MultiTaskModel,
+    tokenize: PairTokenizer | WindowTokenizer,
+    passages: Sequence[LabeledPassage],
+    bf16: bool,
 ) -> np.ndarray:
+    texts, contexts, speakers, groups = scorer_inputs(list(passages))
     _, vectors = predict_pairs(
         model,
         tokenize,
-        [p.text for p in passages],
-        [p.context for p in passages],
+        texts,
+        contexts,
         bf16=bf16,
         with_vectors=True,
+        speakers=speakers,
+        groups=groups,
     )
     return np.asarray(vectors, dtype=np.float64)
 
@@ -90,19 +97,25 @@ def _fit(
 
 
 def _training_sample(
-    train: Sequence[LabeledPassage], max_per_source: int | None, notes_repeat: int, seed: int
+    train: Sequence[LabeledPassage],
+    max_per_source: int | None,
+    notes_repeat: int,
+    seed: int,
+    source_repeat: dict[str, int] | None = None,
 ) -> tuple[list[LabeledPassage], np.ndarray]:
-    """One epoch's composition (each corpus capped, notes repeated), without duplicate rows:
-    repeats become sample weights, so each passage is encoded once."""
-    chosen = epoch_sample(train, max_per_source, notes_repeat, random.Random(seed))
+    """One epoch's composition (each corpus capped, notes and ``source_repeat`` corpora
+    repeated), without duplicate rows: repeats become sample weights, so each passage is
+    encoded once. In the training set's order, so a window model reads conversations whole."""
+    chosen = epoch_sample(train, max_per_source, notes_repeat, random.Random(seed), source_repeat)
     counts = Counter(id(p) for p in chosen)
-    unique = list({id(p): p for p in chosen}.values())
+    position = {id(p): i for i, p in enumerate(train)}
+    unique = sorted({id(p): p for p in chosen}.values(), key=lambda p: position[id(p)])
     return unique, np.array([counts[id(p)] for p in unique], dtype=float)
 
 
 def refit_heads(
     model: MultiTaskModel,
-    tokenize: PairTokenizer,
+    tokenize: PairTokenizer | WindowTokenizer,
     train: Sequence[LabeledPassage],
     valid: Sequence[LabeledPassage],
     bf16: bool,
@@ -110,12 +123,13 @@ def refit_heads(
     notes_repeat: int = 1,
     seed: int = 0,
     max_source_drop: float = 0.02,
+    source_repeat: dict[str, int] | None = None,
 ) -> dict[str, dict]:
     """Refit every head of ``model`` in place where that raises its validation score.
 
     Args:
         model: The fine-tuned model (its best epoch).
-        tokenize: Its pair tokenizer.
+        tokenize: Its tokenizer (pairs or windows).
         train: Training passages (the vectors the heads are refitted on).
         valid: Validation passages (choose the penalty; keep or reject the refit).
         bf16: Encode with bf16 autocast where supported (as inference does).
@@ -124,13 +138,14 @@ def refit_heads(
         seed: Sampling and solver seed.
         max_source_drop: A refit that lowers any one corpus's validation macro-F1 by more than
             this is rejected, even if the mean rises (one corpus must not pay for another).
+        source_repeat: Weights of further corpora (as in fine-tuning).
 
     Returns:
         head -> {"before", "after", "penalty", "kept", "by_source": {source: [before, after]}}
         (validation figures of the kept layer), for the manifest.
     """
     model.eval()
-    sample, repeats = _training_sample(train, max_per_source, notes_repeat, seed)
+    sample, repeats = _training_sample(train, max_per_source, notes_repeat, seed, source_repeat)
     train_vectors = _vectors(model, tokenize, sample, bf16)
     valid_vectors = _vectors(model, tokenize, valid, bf16)
     report: dict[str, dict] = {}

@@ -99,6 +99,41 @@ KIND_TEXT = {
 }
 
 
+INPUT_TEXT = {
+    "pair": "input is the (passage, context) sentence pair",
+    "window": (
+        "each session is read once, its passages packed in order into windows of {window} "
+        "tokens (speaker as a learned token type), each passage pooled over its own tokens"
+    ),
+    "alone": "each passage is read on its own (speaker as a learned token type)",
+}
+
+
+def _architecture(metadata: dict) -> str:
+    """What the card says the passage model is, from the training config it was built with."""
+    kind = metadata["kind"]
+    config = metadata.get("training", {}).get("config") or {}
+    if kind != "transformer-multitask" or not config:
+        return KIND_TEXT.get(kind, kind)
+    layers = config.get("lora_top_layers")
+    text = INPUT_TEXT.get(config.get("context", "pair"), INPUT_TEXT["pair"])
+    return (
+        f"encoder fine-tuned with LoRA adapters ({f'last {layers} layers' if layers else 'every layer'}), "
+        "one output layer per head over the mean of the passage's tokens; "
+        f"{text.format(window=config.get('window_tokens'))}; masked multi-task loss (a corpus "
+        "teaches only the heads it labels)"
+        + (f"; training profile `{config['profile']}`" if config.get("profile") else "")
+    )
+
+
+def _sources_text(training: dict) -> str:
+    sources = (training.get("config") or {}).get("head_sources") or {}
+    if not sources:
+        return "Every head learns from every source that labels it."
+    listed = "; ".join(f"{head}: {', '.join(names)}" for head, names in sorted(sources.items()))
+    return f"These heads learn only from the sources named (`head_sources`): {listed}."
+
+
 def _history(training: dict) -> str:
     history = training.get("history")
     if not history:
@@ -151,7 +186,7 @@ def write_model_card(folder: Path, metadata: dict) -> Path:
 Kind: {metadata["kind"]} · created {metadata["created"]} · git {metadata["git_sha"][:12]}
 
 Encoder: {metadata["encoder"]["name"]} (sha256 `{metadata["encoder"]["sha256"]}`);
-{KIND_TEXT.get(metadata["kind"], metadata["kind"])}. Session estimator: ridge regression per
+{_architecture(metadata)}. Session estimator: ridge regression per
 target on pooled passage signals and vectors, sources weighted equally, with MAPIE
 split-conformal 80% intervals; each kind of text (note, therapy transcript, peer-support chat)
 with enough ratings of a target has a model of its own, with its features (with or without
@@ -195,6 +230,7 @@ Label mapping and its weaknesses: `configs/labels.yaml`; note labeling guideline
   labels in dialogue corpora plus a small hand-written synthetic note set (one annotator).
 - Several dialogue labels are positive-only within a source (e.g. bond in ESConv), so a head
   can partly learn the source instead of the label; per-source figures show where.
+  {_sources_text(training)}
 - Session targets are proxies: ESConv seeker ratings (empathy, relevance) of peer-support chats,
   AnnoMI's high/low MI quality, and the ratings the writers of the synthetic labeled note
   sessions gave as the client would, not client-rated WAI-SR scores of real clients. Estimates
@@ -202,9 +238,8 @@ Label mapping and its weaknesses: `configs/labels.yaml`; note labeling guideline
   the session estimator on its own client-rated scores (`alliance train-sessions --labels`).
 - Intervals are calibrated per kind of text on those sessions; their coverage on a clinic's
   own notes is unknown until it refits on its ratings.
-- The encoder is small (22M parameters, adapted in its last layers for a CPU budget): the
-  empathy and strategy heads stay well below published models trained per task on larger
-  encoders.
+- The encoder is small (22M parameters, trained on a CPU budget): the empathy and strategy
+  heads stay below published models trained per task on larger encoders.
 
 ## Ethical considerations
 Notes are sensitive health information: run only on de-identified text, keep outputs inside the

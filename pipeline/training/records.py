@@ -61,6 +61,19 @@ class LabeledSession:
 SPLITS: tuple[Split, ...] = ("train", "validation", "test")
 
 
+def scorer_inputs(
+    passages: list[LabeledPassage],
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(texts, contexts, speakers, groups) of labeled passages: the rows a passage scorer
+    reads (``PassageScorer.predict``); a window model rebuilds each conversation from them."""
+    return (
+        [p.text for p in passages],
+        [p.context for p in passages],
+        [p.speaker for p in passages],
+        [f"{p.source}:{p.group}" for p in passages],
+    )
+
+
 def _bucket(group: str) -> float:
     """The group's stable position in [0, 1] (first 8 hex digits of its SHA-256)."""
     return int(hashlib.sha256(group.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF

@@ -20,17 +20,17 @@ from pipeline.model.encoder import Encoder
 from pipeline.model.folder import KIND_TRANSFORMER, TransformerScorer
 from pipeline.model.network import (
     MultiTaskModel,
-    PairTokenizer,
     TransformerSettings,
+    model_tokenizer,
     save_transformer,
 )
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.training.data import NoteFiles, describe, load_passages
 from pipeline.training.evaluate import baseline_metrics, passage_metrics
-from pipeline.training.finetune import finetune, validation_score
+from pipeline.training.finetune import finetune, restrict_sources, validation_score
 from pipeline.training.head_refit import refit_heads
 from pipeline.training.labels import load_labels
-from pipeline.training.records import LabeledPassage
+from pipeline.training.records import LabeledPassage, scorer_inputs
 from pipeline.training.registry import data_snapshot, finish_folder, prepare_folder
 from pipeline.training.sessions import SessionModels, estimator_summary, fit_session_estimator
 
@@ -43,6 +43,9 @@ def settings_from(config: TrainConfig) -> TransformerSettings:
         lora_top_layers=config.lora_top_layers,
         head_dropout=config.head_dropout,
         max_length=config.max_length,
+        context=config.context,
+        window_tokens=config.window_tokens,
+        context_tokens=config.context_tokens,
     )
 
 
@@ -72,13 +75,15 @@ def train_transformer(
     splits = load_passages(
         data_dir, labels, train_config.corpora if data_dir else None, notes, seed=train_config.seed
     )
-    train, valid = splits["train"], splits["validation"]
+    # A head meant to learn from some sources only is trained and selected on those.
+    train = restrict_sources(splits["train"], train_config.head_sources)
+    valid = restrict_sources(splits["validation"], train_config.head_sources)
     console.print(f"passages: {describe(splits)} (test split untouched)")
 
     encoder = Encoder(config.encoder.model_copy(update={"bf16": train_config.bf16}))
     torch.manual_seed(train_config.seed)
     model = MultiTaskModel(encoder.model, settings_from(train_config)).to(encoder.device)
-    tokenize = PairTokenizer(encoder.tokenizer, train_config.max_length)
+    tokenize = model_tokenizer(encoder.tokenizer, model.settings)
     history = finetune(model, tokenize, train, valid, train_config, encoder.use_bf16, console)
     refit: dict[str, dict] = {}
     if train_config.refit_heads:
@@ -92,13 +97,12 @@ def train_transformer(
                 train_config.max_per_source_per_epoch,
                 train_config.notes_repeat,
                 train_config.seed,
+                source_repeat=train_config.source_repeat,
             )
         kept = [name for name, entry in refit.items() if entry["kept"]]
         console.print(f"heads refitted (validation score raised): {', '.join(kept) or 'none'}")
     scorer = TransformerScorer(model, tokenize, config.encoder.batch_size, encoder.use_bf16)
-    model_metrics = passage_metrics(
-        scorer.predict_proba([p.text for p in valid], [p.context for p in valid]), valid
-    )
+    model_metrics = passage_metrics(scorer.predict_proba(*scorer_inputs(valid)), valid)
     baseline = baseline_metrics(train, valid)
 
     if data_dir is not None:
@@ -163,9 +167,7 @@ def evaluate_folder(
 ) -> dict[str, dict[str, float]]:
     """Per-head macro-F1 of a model folder on labeled passages."""
     model = AllianceModel.load(model_dir, config.encoder)
-    probabilities = model.scorer.predict_proba(
-        [p.text for p in passages], [p.context for p in passages]
-    )
+    probabilities = model.scorer.predict_proba(*scorer_inputs(passages))
     return passage_metrics(probabilities, passages)
 
 

@@ -58,7 +58,7 @@ def score_turns(
             owners.append(number)
             speakers.append(speaker)
             previous = text
-    probabilities, vectors = scorer.predict(texts, contexts)
+    probabilities, vectors = scorer.predict(texts, contexts, speakers, [str(o) for o in owners])
     return probabilities, vectors, owners, speakers
 
 

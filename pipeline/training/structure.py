@@ -26,7 +26,7 @@ from pipeline.sessions.approach import client_fit
 from pipeline.sessions.structure import session_structure
 from pipeline.steps import score_sessions
 from pipeline.training.evaluate import spearman_interval
-from pipeline.training.records import LabeledPassage, split_for
+from pipeline.training.records import LabeledPassage, scorer_inputs, split_for
 
 DIRECTIVE, EXPLORATORY = 0, 1  # class indices of the style head
 NOTE_SESSIONS = REPO_ROOT / "data" / "fixtures" / "note_sessions.jsonl"
@@ -54,7 +54,7 @@ def conversation_structure(
     if not kept:
         return {}
     flat = [p for turns, _ in kept.values() for p in turns]
-    probabilities, _ = scorer.predict([p.text for p in flat], [p.context for p in flat])
+    probabilities, _ = scorer.predict(*scorer_inputs(flat))
     pairs: dict[str, list[tuple[float, float]]] = {}
     row = 0
     for (source, _), (turns, share) in kept.items():

@@ -25,6 +25,7 @@ def test_cli_train_refuses_what_it_cannot_train_on(tmp_path: Path):
     _refused(["train", "--notes", str(tmp_path / "none.jsonl")], "not found:")
     _refused(["train", "--data", str(tmp_path), "--train-set", "nope=1"], "nope")
     _refused(["train", "--data", str(tmp_path), "--set", "encoder.nope=1"], "encoder.nope")
+    _refused(["train", "--data", str(tmp_path), "--profile", "huge"], "unknown training profile")
 
 
 def test_cli_train_sessions_needs_labels_with_a_store_or_the_corpora(tmp_path: Path):
