@@ -121,7 +121,7 @@ class OrtScorer:
 
     def predict(self, texts, contexts):
         table = None
-        for rows, inputs, _ in self.engine.batches(texts, contexts):
+        for rows, inputs, _, _ in self.engine.batches(texts, contexts):
             feed = {name: inputs[name].numpy() for name in INPUTS}
             out = self.session.run(None, feed)[0]
             if table is None:

@@ -39,7 +39,8 @@ def train(
         list[Path] | None,
         typer.Option(
             help="Labeled note passages JSONL; repeatable, files are combined (default: "
-            "data/fixtures/note_passages.jsonl; name it too to add yours to it)."
+            "`notes` of configs/train.yaml, the fixture note and strain passages; name them "
+            "too to add yours to them)."
         ),
     ] = None,
     quick: Annotated[
@@ -58,8 +59,9 @@ def train(
     profile: Annotated[
         str | None,
         typer.Option(
-            help="Training profile of configs/train.yaml: `full` (the shipped default, at most "
-            "90 min on 2 CPU cores) or `fast` (at most 30 min, a researcher's quick retrain)."
+            help="Training profile of configs/train.yaml: `full` (window encoding, every layer, "
+            "at most 90 min on 2 CPU cores) or `fast` (at most 30 min, a quick retrain); "
+            "default: the file's own settings (the shipped passage model's recipe)."
         ),
     ] = None,
     config: ConfigOption = None,

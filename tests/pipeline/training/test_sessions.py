@@ -34,22 +34,23 @@ SESSIONS = [
 
 
 class RecordingScorer:
-    """Wraps a real scorer and records the (text, context) pairs it was asked to score."""
+    """Wraps a real scorer and records the rows (text, context, speaker, session) it scored."""
 
     def __init__(self, scorer):
         self.scorer, self.calls = scorer, []
 
-    def predict(self, texts, contexts):
-        self.calls.append((list(texts), list(contexts)))
-        return self.scorer.predict(texts, contexts)
+    def predict(self, texts, contexts, speakers=None, groups=None):
+        self.calls.append((list(texts), list(contexts), list(speakers), list(groups)))
+        return self.scorer.predict(texts, contexts, speakers, groups)
 
 
 def test_sessions_score_turns_uses_the_previous_turn_of_the_same_session(tiny_config):
     model = AllianceModel.load(tiny_config.model_dir, tiny_config.encoder)
     recording = RecordingScorer(model.scorer)
     probabilities, vectors, owners, speakers = score_turns(SESSIONS, recording)
-    texts, contexts = recording.calls[0]
+    texts, contexts, turn_speakers, groups = recording.calls[0]
     assert contexts == ["", "What brings you in today?", ""]  # no context across sessions
+    assert turn_speakers == ["clinician", "client", "client"] and groups == ["0", "0", "1"]
     assert owners == [0, 0, 1] and speakers == ["clinician", "client", "client"]
     assert len(vectors) == 3 and all(len(p) == 3 for p in probabilities.values())
 
