@@ -11,6 +11,7 @@ on every way alike:
 * ``pair``: a pair model (``--pair-model``; the shipped ``ft-v3-kind-rupture-2`` from git:
   ``git archive f3a448b models/default | tar -x -C /tmp/pair``) through the same engine: every
   passage with its previous passage, so every sentence is read twice;
+* ``alone`` (``--alone-model``): a model that reads each passage on its own the same way;
 * ``naive``: ``transformers.pipeline("text-classification")`` over the pinned encoder with a
   linear head, called once per sentence, fp32: the first attempt (it reads the passage alone,
   fewer tokens than either engine).
@@ -181,6 +182,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--window-model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--pair-model", type=Path, required=True)
+    parser.add_argument(
+        "--alone-model", type=Path, help="also a model that reads each passage alone"
+    )
     parser.add_argument("--passages", type=int, default=4000, help="model-stage passages")
     parser.add_argument("--chunk-sessions", type=int, default=40, help="sessions per chunk")
     parser.add_argument("--notes", type=int, default=600, help="end-to-end notes")
@@ -189,13 +193,13 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     config = load_config()
+    paths = {"window": args.window_model, "pair": args.pair_model, "alone": args.alone_model}
     models = {
-        name: AllianceModel.load(path, config.encoder)
-        for name, path in (("window", args.window_model), ("pair", args.pair_model))
+        name: AllianceModel.load(path, config.encoder) for name, path in paths.items() if path
     }
     for name, model in models.items():
         context = getattr(getattr(model.scorer, "model", None), "settings", None)
-        expected = "window" if name == "window" else "pair"
+        expected = name
         if context is None or context.context != expected:
             raise SystemExit(f"--{name}-model must be a {expected}-encoding transformer model")
     classify = hf_pipeline(resolve_encoder_path(config.encoder))
@@ -208,11 +212,8 @@ def main(argv: list[str] | None = None) -> dict:
             break
         kept.append(items)
         total += len(items)
-    ways = {
-        "window": lambda t, c, s, g: models["window"].scorer.predict(t, c, s, g),
-        "pair": lambda t, c, s, g: models["pair"].scorer.predict(t, c, s, g),
-        "naive": lambda t, c, s, g: per_sentence(classify, t),
-    }
+    ways = {name: model.scorer.predict for name, model in models.items()}
+    ways["naive"] = lambda t, c, s, g: per_sentence(classify, t)
     info = machine()
     seconds = model_stage(ways, kept, args.chunk_sessions)
     rate = {name: round(total / s, 1) for name, s in seconds.items()}
@@ -227,6 +228,11 @@ def main(argv: list[str] | None = None) -> dict:
             "window_over_pair": round(seconds["pair"] / seconds["window"], 2),
             "window_over_naive": round(seconds["naive"] / seconds["window"], 2),
             "pair_over_naive": round(seconds["naive"] / seconds["pair"], 2),
+            **(
+                {"alone_over_pair": round(seconds["pair"] / seconds["alone"], 2)}
+                if "alone" in seconds
+                else {}
+            ),
         },
         "goals": GOALS,
     }

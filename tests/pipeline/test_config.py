@@ -37,7 +37,7 @@ def test_config_training_profiles_apply_then_overrides(tmp_path: Path):
     assert plain.profile is None and plain.context == "pair"
     fast, full = load_train_config(profile="fast"), load_train_config(profile="full")
     assert (fast.profile, full.profile) == ("fast", "full")
-    assert fast.context == full.context == "window"
+    assert fast.context == full.context == "alone"
     assert fast.epochs < full.epochs and fast.lora_top_layers is None
     assert full.head_sources["bond"] == ["epitome", "notes"]
     assert load_train_config(profile="fast", overrides=["epochs=1"]).epochs == 1

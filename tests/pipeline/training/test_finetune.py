@@ -45,6 +45,7 @@ def test_finetune_window_model_trains_and_loads(tiny_config, tmp_path):
     training = load_train_config(
         profile="fast",
         overrides=[
+            "context=window",
             "epochs=1",
             "batch_size=8",
             "max_length=32",
