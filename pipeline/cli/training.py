@@ -59,7 +59,7 @@ def train(
     profile: Annotated[
         str | None,
         typer.Option(
-            help="Training profile of configs/train.yaml: `full` (window encoding, every layer, "
+            help="Training profile of configs/train.yaml: `full` (every layer, up to 5 epochs, "
             "at most 90 min on 2 CPU cores) or `fast` (at most 30 min, a quick retrain); "
             "default: the file's own settings (the shipped passage model's recipe)."
         ),
