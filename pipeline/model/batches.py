@@ -22,10 +22,8 @@ import numpy as np
 import torch
 
 from pipeline.model.network import PairTokenizer
-from pipeline.model.windows import padded_index
+from pipeline.model.windows import ENCODE_CHUNK, padded_index
 
-# Rows per tokenizer call: big enough to amortise the call, small enough to bound memory.
-ENCODE_CHUNK = 8192
 # CPU: a budget near 64 rows of typical pairs keeps activations in cache (bigger was slower).
 CPU_MAX_TOKENS = 4096
 # CUDA defaults: a batch is bounded by tokens (rows x padded length), not by a row count.

@@ -27,7 +27,8 @@ import torch
 
 CLIENT_TYPE = 1  # token type id of a client's tokens; clinicians and note writers are 0
 UNOWNED = -1  # owner of a token no passage pools: [CLS], [SEP], re-read context
-ENCODE_CHUNK = 8192  # texts per tokenizer call
+# Texts per tokenizer call: big enough to amortise the call, small enough to bound memory.
+ENCODE_CHUNK = 8192
 
 
 def speaker_type(speaker: str | None) -> int:
@@ -74,14 +75,12 @@ def documents(
         own = speaker_type(speakers[row] if speakers is not None else None)
         previous = row - 1
         same_group = previous >= 0 and (groups is None or groups[row] == groups[previous])
-        continues = same_group and bool(context) and context == texts[previous]
-        sibling = same_group and bool(context) and context == contexts[previous]
-        if not (continues or (same_group and context and not sibling)):
-            docs.append(Document())
+        inside = same_group and bool(context)
+        if not (inside and context == texts[previous]):  # else: the conversation goes on
+            if not inside or context == contexts[previous]:  # a new one, or a sibling reply
+                docs.append(Document())
             if context:
                 docs[-1].turns.append((UNOWNED, _index(context, pool, extra), 1 - own))
-        elif not continues:
-            docs[-1].turns.append((UNOWNED, _index(context, pool, extra), 1 - own))
         docs[-1].turns.append((row, row, own))
     return docs, pool
 
@@ -101,7 +100,6 @@ class PackedWindows:
         input_ids, token_type_ids, owners: Per token; ``owners`` is the passage row that
             pools the token, or -1.
         lengths, offsets: Tokens per window and where each starts.
-        n_rows: Passage rows (owners run 0..n_rows-1).
     """
 
     input_ids: np.ndarray
@@ -109,7 +107,6 @@ class PackedWindows:
     owners: np.ndarray
     lengths: np.ndarray
     offsets: np.ndarray
-    n_rows: int
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -255,7 +252,6 @@ class WindowTokenizer:
             np.asarray(owners, dtype=np.int64),
             lengths_array,
             offsets[: len(lengths_array)],
-            len(texts),
         )
         return packed, per_doc
 

@@ -68,13 +68,6 @@ def read_labeled_file(path: Path, labels: LabelsConfig) -> list[LabeledPassage]:
     return read_labeled_jsonl(path)
 
 
-def default_note_passages(labels: LabelsConfig) -> list[LabeledPassage]:
-    """The labeled note passages named by ``configs/train.yaml`` (``notes``), or none."""
-    from pipeline.config import load_train_config
-
-    return [p for path in load_train_config().notes for p in read_labeled_file(path, labels)]
-
-
 def describe(splits: dict[str, list[LabeledPassage]]) -> dict[str, dict[str, int]]:
     """Passage counts per split and source (for the manifest and the console)."""
     return {

@@ -120,15 +120,30 @@ def bucketed_batches(
     return batches
 
 
+class EpochBatches(Sequence):
+    """One epoch's batches, each tokenised or collated only when it is read: its length (the
+    scheduler's step count) costs no tokenising. Items are (model inputs, owner row per
+    position or None, the passages whose labels the batch's outputs meet, in output order)."""
+
+    def __init__(self, plans: list, make):
+        self._plans = plans
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def __getitem__(self, index):
+        return self._make(self._plans[index])
+
+
 def training_batches(
     tokenize: PairTokenizer | WindowTokenizer,
     passages: Sequence[LabeledPassage],
     config: TrainConfig,
     rng: random.Random,
     position: dict[int, int] | None = None,
-) -> list[tuple[dict[str, torch.Tensor], torch.Tensor | None, list[LabeledPassage]]]:
-    """One epoch's batches: (model inputs, owner row per position or None, the passages whose
-    labels the batch's outputs meet, in output order).
+) -> EpochBatches:
+    """One epoch's batches (:class:`EpochBatches`).
 
     Pairs: :func:`bucketed_batches` of ``batch_size`` rows. Windows: the passages are put back
     in reading order (each repeat of a corpus as its own pass), packed exactly as inference
@@ -137,10 +152,14 @@ def training_batches(
     ``position`` maps ``id(passage)`` to its place in the training set (reading order).
     """
     if not isinstance(tokenize, WindowTokenizer):
-        return [
-            (tokenize([p.text for p in batch], [p.context for p in batch]), None, list(batch))
-            for batch in bucketed_batches(passages, config.batch_size, rng)
-        ]
+        return EpochBatches(
+            bucketed_batches(passages, config.batch_size, rng),
+            lambda batch: (
+                tokenize([p.text for p in batch], [p.context for p in batch]),
+                None,
+                list(batch),
+            ),
+        )
     ordered = reading_order(passages, position)
     packed, per_doc = tokenize.pack(*scorer_inputs(ordered))
     units = batch_units(packed, per_doc)
@@ -160,12 +179,13 @@ def training_batches(
         if current:
             batches.append(current)
     rng.shuffle(batches)
-    out = []
-    for windows in batches:
+
+    def make(windows: list[int]):
         inputs, owners = collate_windows(packed, np.asarray(windows))
         rows = torch.unique(owners[owners >= 0]).tolist()
-        out.append((inputs, owners, [ordered[r] for r in rows]))
-    return out
+        return inputs, owners, [ordered[r] for r in rows]
+
+    return EpochBatches(batches, make)
 
 
 def reading_order(
@@ -173,13 +193,13 @@ def reading_order(
 ) -> list[LabeledPassage]:
     """An epoch sample back in reading order: the k-th copy of a passage (a repeated corpus)
     goes in the k-th pass, each pass in ``position`` order (default: the order first given)."""
-    first: dict[int, int] = dict(position or {})
+    if position is None:  # each passage's first place in the sample
+        position = {id(p): i for i, p in reversed(list(enumerate(passages)))}
     seen: dict[int, int] = defaultdict(int)
     keys = []
     for passage in passages:
         key = id(passage)
-        first.setdefault(key, len(first) + len(passages))
-        keys.append((seen[key], first[key]))
+        keys.append((seen[key], position[key]))
         seen[key] += 1
     return [p for _, p in sorted(zip(keys, passages), key=lambda item: item[0])]
 
@@ -209,7 +229,7 @@ def evaluate_model(
     batch_size: int = 64,
 ) -> dict[str, dict[str, float]]:
     """Per-head macro-F1 (overall and per source) on labeled passages."""
-    texts, contexts, speakers, groups = scorer_inputs(list(passages))
+    texts, contexts, speakers, groups = scorer_inputs(passages)
     probabilities = predict_pairs(
         model, tokenize, texts, contexts, batch_size, bf16, speakers=speakers, groups=groups
     )

@@ -43,7 +43,7 @@ def _vectors(
     passages: Sequence[LabeledPassage],
     bf16: bool,
 ) -> np.ndarray:
-    texts, contexts, speakers, groups = scorer_inputs(list(passages))
+    texts, contexts, speakers, groups = scorer_inputs(passages)
     _, vectors = predict_pairs(
         model,
         tokenize,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -62,7 +62,7 @@ SPLITS: tuple[Split, ...] = ("train", "validation", "test")
 
 
 def scorer_inputs(
-    passages: list[LabeledPassage],
+    passages: Sequence[LabeledPassage],
 ) -> tuple[list[str], list[str], list[str], list[str]]:
     """(texts, contexts, speakers, groups) of labeled passages: the rows a passage scorer
     reads (``PassageScorer.predict``); a window model rebuilds each conversation from them."""
