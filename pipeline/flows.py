@@ -418,6 +418,17 @@ def train_candidate_task(
     }
 
 
+@task(name="fit-rupture", persist_result=False)
+def rupture_task(candidate: str, config: dict, data_dir: str | None) -> dict:
+    """Refit the rupture model on the candidate's own outputs (its features are the
+    candidate's passage scores and estimates, so the current default's cannot be reused)."""
+    from pipeline.training.rupture import fit_candidate_rupture
+
+    return fit_candidate_rupture(
+        Path(candidate), _config(config), Path(data_dir) if data_dir else None
+    )
+
+
 @task(name="compare", persist_result=False)
 def compare_task(
     candidate: str,
@@ -462,18 +473,27 @@ def retrain_flow(
     quick: bool = False,
     promote: bool = True,
 ) -> dict:
-    """Train a candidate -> compare it with the current default on validation -> promote it
-    only when it is no worse (otherwise it stays a candidate in ``models/``).
+    """Train a candidate -> fit its rupture model -> compare it with the current default on
+    validation -> promote it only when it is no worse (otherwise it stays a candidate in
+    ``models/``).
 
     Returns:
-        Candidate metrics, both validation scores and the promotion decision.
+        Candidate metrics, the rupture model's report, both validation scores and the
+        promotion decision.
     """
     from pipeline.training.retrain import should_promote
 
     trained = train_candidate_task(data_dir, out_dir, config, train_config, notes, quick)
+    rupture = rupture_task(out_dir, config, data_dir)
     current = str(_config(config).model_dir)
     scores = compare_task(out_dir, current, config, data_dir, train_config, notes)
     promoted = promote and should_promote(scores)
     if promoted:
         promote_task(out_dir, current)
-    return {**trained, "scores": scores, "promoted": promoted, "candidate": out_dir}
+    return {
+        **trained,
+        "rupture": rupture,
+        "scores": scores,
+        "promoted": promoted,
+        "candidate": out_dir,
+    }

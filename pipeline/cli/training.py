@@ -67,11 +67,14 @@ def train(
     config: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
-    """Train a passage model and session estimator (the Prefect flow 'retrain').
+    """Train a passage model, session estimator and rupture model (the Prefect flow 'retrain').
 
-    Trains a candidate into --out, evaluates it and the current default on the same
-    validation split (by conversation / note), and promotes it to models/default only when it
-    is no worse; otherwise it stays a candidate. Prints the metrics either way.
+    Trains a candidate into --out, fits its rupture model on the labeled note sessions of
+    data/fixtures (as `alliance train-rupture` does; about two minutes with --data), evaluates
+    it and the current default on the same validation split (by conversation / note), and
+    promotes it to models/default only when it is no worse: a validation score at least the
+    default's, and a rupture model when the default has one. Otherwise it stays a candidate.
+    Prints the metrics either way.
 
     Examples:
 
@@ -119,6 +122,7 @@ def train(
         json.dumps(
             {
                 "validation": result["scores"],
+                "rupture_model": result["rupture"],
                 "promoted": result["promoted"],
                 "wall_time_s": result["wall_time_s"],
             }

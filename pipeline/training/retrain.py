@@ -8,6 +8,7 @@ candidate over the default only when it is no worse.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import torch
 from rich.console import Console
 
 from pipeline.config import AllianceConfig, TrainConfig
+from pipeline.model.artifacts import MANIFEST
 from pipeline.model.encoder import Encoder
 from pipeline.model.folder import KIND_TRANSFORMER, TransformerScorer
 from pipeline.model.network import (
@@ -25,6 +27,7 @@ from pipeline.model.network import (
     save_transformer,
 )
 from pipeline.sessions.alliance_model import AllianceModel
+from pipeline.sessions.rupture import RUPTURE_FILE
 from pipeline.training.data import NoteFiles, describe, load_passages
 from pipeline.training.evaluate import baseline_metrics, passage_metrics
 from pipeline.training.finetune import finetune, restrict_sources, validation_score
@@ -118,7 +121,12 @@ def train_transformer(
         current = AllianceModel.load(config.model_dir, config.encoder)
         models = SessionModels(current.estimator, current.text_model)
         session_metrics = {"kept_from": current.version}
-        counts = {}
+        # What the kept estimator learned from decides whether its rupture model can be refit.
+        counts = {
+            "train_note_sessions": current.manifest.get("training", {}).get(
+                "train_note_sessions", 0
+            )
+        }
 
     prepare_folder(out_dir)
     save_transformer(model, out_dir)
@@ -174,19 +182,40 @@ def evaluate_folder(
 def compare_models(
     candidate: Path, current: Path, config: AllianceConfig, valid: list[LabeledPassage]
 ) -> dict:
-    """Validation score of both models on the same passages (mean per-source macro-F1)."""
-    result = {"candidate": validation_score(evaluate_folder(candidate, config, valid))}
+    """Validation score of both models on the same passages (mean per-source macro-F1), and
+    whether each has a rupture model (with its cross-validated AUC on the dev sessions)."""
+    result = {
+        "candidate": validation_score(evaluate_folder(candidate, config, valid)),
+        "candidate_rupture": _rupture_cv_auc(candidate),
+    }
     try:
         result["current"] = validation_score(evaluate_folder(current, config, valid))
+        result["current_rupture"] = _rupture_cv_auc(current)
     except Exception as error:  # noqa: BLE001 - a missing/broken default must not block promotion
         result["current"] = None
         result["current_error"] = str(error)
     return result
 
 
+def _rupture_cv_auc(folder: Path) -> float | None:
+    """The folder's rupture model's cross-validated AUC on the dev sessions (None: no model).
+
+    A folder fitted before the figure was recorded counts as having one (AUC 0)."""
+    if not (folder / RUPTURE_FILE).exists():
+        return None
+    manifest = json.loads((folder / MANIFEST).read_text())
+    return manifest.get("rupture_model", {}).get("fit", {}).get("cv_auc", 0.0)
+
+
 def should_promote(scores: dict, tolerance: float = 0.0) -> bool:
-    """Promote when there is no usable current model, or the candidate is no worse."""
-    return scores["current"] is None or scores["candidate"] >= scores["current"] - tolerance
+    """Promote when there is no usable current model, or the candidate is no worse: its
+    validation score is at least the current's, and it has a rupture model if the current
+    has one (retraining never silently drops the RUPTURE flag back to the drop rule)."""
+    if scores["current"] is None:
+        return True
+    if scores.get("current_rupture") is not None and scores.get("candidate_rupture") is None:
+        return False
+    return scores["candidate"] >= scores["current"] - tolerance
 
 
 def promote(candidate: Path, default: Path) -> None:

@@ -172,6 +172,7 @@ def train_rupture(
     version: str | None = None,
     data_dir: Path | None = None,
     budget: FlagBudget | None = FlagBudget(),
+    in_place: bool = False,
 ) -> dict:
     """Fit the rupture model on the dev clients, measure it on the test clients, and write a
     copy of ``model_dir`` with it to ``out_dir`` (manifest and model card updated).
@@ -187,17 +188,24 @@ def train_rupture(
         data_dir: The public corpora; needed when the folder's estimator learned from the
             labeled sessions, to estimate the dev sessions out of fold.
         budget: The realistic caseload the threshold may not overload (None: precision only).
+        in_place: Add the rupture model to ``model_dir`` itself (``out_dir`` must be it): the
+            last step of ``alliance train``, whose candidate keeps its own version.
 
     Returns:
         The report: the fit's cross-validated figures, test figures of the model and of the
         TF-IDF baseline, and the kind's accuracy on the test ruptures.
 
     Raises:
-        ValueError: ``out_dir`` is ``model_dir``, a split has no rupture, or the estimator
-            learned from the labeled sessions and ``data_dir`` is missing.
+        ValueError: ``out_dir`` is ``model_dir`` (unless ``in_place``), a split has no rupture,
+            or the estimator learned from the labeled sessions and ``data_dir`` is missing.
     """
-    if Path(out_dir).resolve() == Path(model_dir).resolve():
-        raise ValueError("--out must be a new folder: the source model stays as it is")
+    same = Path(out_dir).resolve() == Path(model_dir).resolve()
+    if same != in_place:
+        raise ValueError(
+            "--out must be a new folder: the source model stays as it is"
+            if same
+            else "in_place needs out_dir to be model_dir"
+        )
     model = AllianceModel.load(model_dir, config.encoder)
     learned = model.manifest.get("training", {}).get("train_note_sessions", 0)
     if learned and data_dir is None:
@@ -237,21 +245,23 @@ def train_rupture(
         },
     }
     rupture.metrics = {**rupture.metrics, "test": report["test"]}
-    shutil.rmtree(out_dir, ignore_errors=True)
-    shutil.copytree(model_dir, out_dir)
-    save_skops(rupture, Path(out_dir) / RUPTURE_FILE)
     metadata = {k: v for k, v in model.manifest.items() if k != "files"}
-    # A new version: its flags differ, so a nightly run rescores (and re-flags) every session.
-    metadata["parent"] = {"version": model.version, "git_sha": model.manifest.get("git_sha")}
-    metadata["version"] = version or Path(out_dir).name
-    metadata["git_sha"] = git_sha()
+    if not in_place:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        shutil.copytree(model_dir, out_dir)
+        # A new version: its flags differ, so a nightly run rescores (and re-flags) every
+        # session.
+        metadata["parent"] = {"version": model.version, "git_sha": model.manifest.get("git_sha")}
+        metadata["version"] = version or Path(out_dir).name
+        metadata["git_sha"] = git_sha()
+    save_skops(rupture, Path(out_dir) / RUPTURE_FILE)
     metadata["rupture_model"] = {**report, "out_of_fold_estimates": len(estimates)}
     write_manifest(Path(out_dir), metadata)
-    _add_to_model_card(Path(out_dir), report, metadata["version"])
+    _add_to_model_card(Path(out_dir), report, metadata["version"], retitle=not in_place)
     return report
 
 
-def _add_to_model_card(folder: Path, report: dict, version: str) -> None:
+def _add_to_model_card(folder: Path, report: dict, version: str, retitle: bool = True) -> None:
     card = folder / "MODEL_CARD.md"
     test, tfidf, fit = report["test"], report["tfidf_test"], report["fit"]
     budget = fit.get("budget", {})
@@ -281,6 +291,43 @@ the test clients' sessions) than a caseload does.
 """
     text = card.read_text(encoding="utf-8") if card.exists() else ""
     lines = text.splitlines(keepends=True)
-    if lines and lines[0].startswith("# Model card: alliance `"):
+    if retitle and lines and lines[0].startswith("# Model card: alliance `"):
         lines[0] = f"# Model card: alliance `{version}` (rupture model added)\n"
     card.write_text("".join(lines) + section, encoding="utf-8")
+
+
+def fit_candidate_rupture(folder: Path, config: AllianceConfig, data_dir: Path | None) -> dict:
+    """Give a freshly trained candidate its own rupture model (the last step of ``alliance
+    train``), on the labeled note sessions of ``data/fixtures``.
+
+    Returns:
+        ``{"fitted": True, "cv_auc": ..., "threshold": ..., "test": {...}}``, or
+        ``{"fitted": False, "reason": ...}`` when it cannot be fitted honestly: a session
+        estimator that learned from the labeled sessions, kept from the default because no
+        corpora were given, cannot estimate them out of fold. The promotion rule then keeps
+        the default, so a rupture model is never lost by retraining.
+    """
+    from pipeline.training.structure import NOTE_SESSION_LABELS, NOTE_SESSIONS
+
+    manifest = AllianceModel.load(folder, config.encoder).manifest
+    if manifest.get("training", {}).get("train_note_sessions", 0) and data_dir is None:
+        return {
+            "fitted": False,
+            "reason": "its session estimator learned from the labeled note sessions; "
+            "pass --data so they can be estimated out of fold",
+        }
+    report = train_rupture(
+        folder,
+        folder,
+        config,
+        NOTE_SESSIONS,
+        NOTE_SESSION_LABELS,
+        data_dir=data_dir,
+        in_place=True,
+    )
+    return {
+        "fitted": True,
+        "cv_auc": report["fit"]["cv_auc"],
+        "threshold": report["threshold"],
+        "test": report["test"],
+    }

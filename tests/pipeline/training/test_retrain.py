@@ -25,6 +25,11 @@ def test_retrain_promotion_rule():
     assert should_promote({"candidate": 0.51, "current": 0.50})
     assert not should_promote({"candidate": 0.49, "current": 0.50})
     assert should_promote({"candidate": 0.10, "current": None})
+    # A candidate without a rupture model never replaces a default that has one.
+    with_rupture = {"candidate": 0.60, "current": 0.50, "current_rupture": 0.83}
+    assert not should_promote({**with_rupture, "candidate_rupture": None})
+    assert should_promote({**with_rupture, "candidate_rupture": 0.80})
+    assert should_promote({"candidate": 0.60, "current": 0.50, "current_rupture": None})
 
 
 def test_retrain_promote_replaces_default_files(tmp_path: Path):
@@ -99,8 +104,13 @@ def test_retrain_flow_writes_a_verified_transformer_candidate(retrained):
     assert set(manifest["files"]) == {
         "adapter.safetensors",
         "model_config.json",
+        "rupture_model.skops",
         "session_estimator.skops",
     }
+    # The candidate got its own rupture model, fitted on its own outputs.
+    assert result["rupture"]["fitted"] and result["scores"]["candidate_rupture"] is not None
+    assert manifest["rupture_model"]["fit"]["sessions"] == 131
+    assert manifest["version"] == "candidate" and "parent" not in manifest
     assert manifest["training"]["history"]["epochs"]
     assert "notes" in manifest["metrics"]["passage_macro_f1"]["bond"]
     card = (candidate / "MODEL_CARD.md").read_text()

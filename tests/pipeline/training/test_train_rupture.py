@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.rupture import RUPTURE_FILE
-from pipeline.training.rupture import labeled_rows, train_rupture
+from pipeline.training.rupture import fit_candidate_rupture, labeled_rows, train_rupture
 from pipeline.training.structure import NOTE_SESSION_LABELS, NOTE_SESSIONS
 
 
@@ -42,3 +43,29 @@ def test_train_rupture_refuses_to_overwrite_its_source(tiny_model_dir: Path, tin
         train_rupture(
             tiny_model_dir, tiny_model_dir, tiny_config, NOTE_SESSIONS, NOTE_SESSION_LABELS
         )
+
+
+def test_train_rupture_in_place_only_when_asked(tiny_model_dir: Path, tiny_config, tmp_path):
+    with pytest.raises(ValueError, match="in_place needs"):
+        train_rupture(
+            tiny_model_dir,
+            tmp_path / "x",
+            tiny_config,
+            NOTE_SESSIONS,
+            NOTE_SESSION_LABELS,
+            in_place=True,
+        )
+
+
+def test_train_rupture_candidate_without_corpora_is_not_fitted_in_sample(
+    tiny_model_dir: Path, tiny_config, tmp_path: Path
+):
+    """An estimator that learned from the labeled sessions cannot estimate them honestly."""
+    folder = tmp_path / "candidate"
+    shutil.copytree(tiny_model_dir, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.setdefault("training", {})["train_note_sessions"] = 131
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    result = fit_candidate_rupture(folder, tiny_config, None)
+    assert not result["fitted"] and "--data" in result["reason"]
+    assert not (folder / RUPTURE_FILE).exists()
