@@ -75,6 +75,13 @@ def rupture_table(report: dict):
             str(entry["caseload_flag_rate"]),
             str(entry["hard_negatives_flagged"]),
         )
+    dev = report.get("dev_estimate_spearman")
+    if dev:
+        view.caption = (
+            f"dev clients, cross-validated: rupture AUC {report['fit']['cv_auc']}; estimates "
+            "out of fold, Spearman with the labels: "
+            + ", ".join(f"{target} {value}" for target, value in dev.items())
+        )
     return view
 
 

@@ -183,38 +183,50 @@ def compare_models(
     candidate: Path, current: Path, config: AllianceConfig, valid: list[LabeledPassage]
 ) -> dict:
     """Validation score of both models on the same passages (mean per-source macro-F1), and
-    whether each has a rupture model (with its cross-validated AUC on the dev sessions)."""
+    each one's session-level figures on the labeled dev sessions (:func:`session_figures`)."""
     result = {
         "candidate": validation_score(evaluate_folder(candidate, config, valid)),
-        "candidate_rupture": _rupture_cv_auc(candidate),
+        "candidate_sessions": session_figures(candidate),
     }
     try:
         result["current"] = validation_score(evaluate_folder(current, config, valid))
-        result["current_rupture"] = _rupture_cv_auc(current)
+        result["current_sessions"] = session_figures(current)
     except Exception as error:  # noqa: BLE001 - a missing/broken default must not block promotion
         result["current"] = None
         result["current_error"] = str(error)
     return result
 
 
-def _rupture_cv_auc(folder: Path) -> float | None:
-    """The folder's rupture model's cross-validated AUC on the dev sessions (None: no model).
-
-    A folder fitted before the figure was recorded counts as having one (AUC 0)."""
+def session_figures(folder: Path) -> dict | None:
+    """What the folder's rupture fit measured on the labeled dev sessions, never the test
+    clients: the rupture model's cross-validated AUC and the out-of-fold estimates' overall
+    Spearman with the labels (None: no rupture model; a figure a folder predates is None)."""
     if not (folder / RUPTURE_FILE).exists():
         return None
-    manifest = json.loads((folder / MANIFEST).read_text())
-    return manifest.get("rupture_model", {}).get("fit", {}).get("cv_auc", 0.0)
+    report = json.loads((folder / MANIFEST).read_text()).get("rupture_model", {})
+    return {
+        "rupture_cv_auc": report.get("fit", {}).get("cv_auc"),
+        "dev_overall_spearman": report.get("dev_estimate_spearman", {}).get("overall"),
+    }
 
 
-def should_promote(scores: dict, tolerance: float = 0.0) -> bool:
-    """Promote when there is no usable current model, or the candidate is no worse: its
-    validation score is at least the current's, and it has a rupture model if the current
-    has one (retraining never silently drops the RUPTURE flag back to the drop rule)."""
+def should_promote(scores: dict, tolerance: float = 0.0, session_tolerance: float = 0.05) -> bool:
+    """Promote when there is no usable current model, or the candidate is no worse.
+
+    No worse means: a validation score at least the current's (less ``tolerance``); a rupture
+    model if the current has one (retraining never silently drops ``RUPTURE`` back to the drop
+    rule); and, where both folders measured it, a dev-session overall Spearman at most
+    ``session_tolerance`` below the current's (supervisors read sessions, not passages).
+    """
     if scores["current"] is None:
         return True
-    if scores.get("current_rupture") is not None and scores.get("candidate_rupture") is None:
+    mine, theirs = scores.get("candidate_sessions"), scores.get("current_sessions")
+    if theirs is not None and mine is None:
         return False
+    if mine and theirs:
+        ours, default = mine["dev_overall_spearman"], theirs["dev_overall_spearman"]
+        if None not in (ours, default) and ours < default - session_tolerance:
+            return False
     return scores["candidate"] >= scores["current"] - tolerance
 
 

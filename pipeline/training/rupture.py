@@ -22,6 +22,7 @@ from pipeline.config import AllianceConfig
 from pipeline.model.artifacts import save_skops, write_manifest
 from pipeline.schemas import Session
 from pipeline.sessions.alliance_model import AllianceModel
+from pipeline.sessions.estimator import TARGETS
 from pipeline.sessions.rupture import (
     RUPTURE_FILE,
     FlagBudget,
@@ -81,8 +82,23 @@ def labeled_rows(
             out["early"].append(len(history) < 2)
             out["predicted_kind"].append(rupture_kind(result.pairs))
             out["text"].append(" ".join(p.text for p, _ in result.pairs))
+            out["estimate"].append([getattr(estimate, t) for t in TARGETS])
+            out["rating"].append([float(label[t]) for t in TARGETS])
             history.append(estimate.overall)
-    return {key: np.asarray(value) if key == "rows" else value for key, value in out.items()}
+    arrays = ("rows", "estimate", "rating")
+    return {key: np.asarray(value) if key in arrays else value for key, value in out.items()}
+
+
+def dev_estimate_spearman(data: dict, dev: np.ndarray) -> dict[str, float]:
+    """Spearman of the dev sessions' estimates with their labels, per target: with out-of-fold
+    estimates, a session-level figure of the whole model that never touches the test clients
+    (``alliance train`` compares models on it)."""
+    from scipy.stats import spearmanr
+
+    return {
+        target: round(float(spearmanr(data["estimate"][dev, j], data["rating"][dev, j])[0]), 3)
+        for j, target in enumerate(TARGETS)
+    }
 
 
 def out_of_fold_estimates(
@@ -97,7 +113,6 @@ def out_of_fold_estimates(
     """
     from sklearn.model_selection import GroupKFold
 
-    from pipeline.sessions.estimator import TARGETS
     from pipeline.training.labels import load_labels
     from pipeline.training.sessions import NOTE_SOURCE, fit_on, rated_sessions
 
@@ -233,6 +248,7 @@ def train_rupture(
     kinds = np.asarray(data["predicted_kind"])
     report = {
         "fit": rupture.metrics,
+        "dev_estimate_spearman": dev_estimate_spearman(data, dev),
         "threshold": round(rupture.threshold, 4),
         "test": _flag_figures(
             rupture.probability(data["rows"][test]), rupture.threshold, data, test, shown
@@ -272,6 +288,7 @@ def _add_to_model_card(folder: Path, report: dict, version: str, retitle: bool =
         if budget
         else ""
     )
+    dev_text = ", ".join(f"{k} {v}" for k, v in report.get("dev_estimate_spearman", {}).items())
     section = f"""
 
 ## Rupture model (`{RUPTURE_FILE}`)
@@ -286,6 +303,8 @@ precision {test["precision"]}, recall {test["recall"]}, flag rate {test["flag_ra
 caseload with the budget's rupture rate: {test["caseload_flag_rate"]}), hard negatives flagged
 {test["hard_negatives_flagged"]}. TF-IDF + logistic regression on the same sessions: AUC
 {tfidf["auc"]} {tfidf["auc_95"]}, precision {tfidf["precision"]}, recall {tfidf["recall"]}.
+On the dev clients, the session estimates (out of fold where the estimator learned from
+them) reach Spearman {dev_text} with the labels.
 The sessions are synthetic and hold far more ruptures ({test["ruptures"] / test["sessions"]:.0%} of
 the test clients' sessions) than a caseload does.
 """
@@ -328,6 +347,7 @@ def fit_candidate_rupture(folder: Path, config: AllianceConfig, data_dir: Path |
     return {
         "fitted": True,
         "cv_auc": report["fit"]["cv_auc"],
+        "dev_estimate_spearman": report["dev_estimate_spearman"],
         "threshold": report["threshold"],
         "test": report["test"],
     }

@@ -26,10 +26,16 @@ def test_retrain_promotion_rule():
     assert not should_promote({"candidate": 0.49, "current": 0.50})
     assert should_promote({"candidate": 0.10, "current": None})
     # A candidate without a rupture model never replaces a default that has one.
-    with_rupture = {"candidate": 0.60, "current": 0.50, "current_rupture": 0.83}
-    assert not should_promote({**with_rupture, "candidate_rupture": None})
-    assert should_promote({**with_rupture, "candidate_rupture": 0.80})
-    assert should_promote({"candidate": 0.60, "current": 0.50, "current_rupture": None})
+    sessions = {"rupture_cv_auc": 0.83, "dev_overall_spearman": 0.60}
+    better = {"candidate": 0.60, "current": 0.50, "current_sessions": sessions}
+    assert not should_promote({**better, "candidate_sessions": None})
+    assert should_promote({**better, "candidate_sessions": sessions})
+    assert should_promote({"candidate": 0.60, "current": 0.50, "current_sessions": None})
+    # Better passages do not make up for sessions estimated worse.
+    worse = {**sessions, "dev_overall_spearman": 0.50}
+    assert not should_promote({**better, "candidate_sessions": worse})
+    unknown = {**sessions, "dev_overall_spearman": None}
+    assert should_promote({**better, "candidate_sessions": sessions, "current_sessions": unknown})
 
 
 def test_retrain_promote_replaces_default_files(tmp_path: Path):
@@ -108,7 +114,9 @@ def test_retrain_flow_writes_a_verified_transformer_candidate(retrained):
         "session_estimator.skops",
     }
     # The candidate got its own rupture model, fitted on its own outputs.
-    assert result["rupture"]["fitted"] and result["scores"]["candidate_rupture"] is not None
+    assert result["rupture"]["fitted"]
+    figures = result["scores"]["candidate_sessions"]
+    assert -1 <= figures["dev_overall_spearman"] <= 1 and 0 <= figures["rupture_cv_auc"] <= 1
     assert manifest["rupture_model"]["fit"]["sessions"] == 131
     assert manifest["version"] == "candidate" and "parent" not in manifest
     assert manifest["training"]["history"]["epochs"]
