@@ -191,21 +191,24 @@ def _run_flow(
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise fail(f"input not found: {', '.join(missing)}")
-    from pipeline.cli.startup import warm_start
-    from pipeline.flows import run_scoring
-    from pipeline.model.artifacts import ArtifactError
+    from pipeline.cli.startup import start_server, warm_start
     from pipeline.private_files import private_folder
-    from pipeline.store.core import default_url
-    from pipeline.store.locking import RunLockedError
 
     private_folder(out)
     # Prefect's temporary server (and a temporary Dask cluster) must not outlive a SIGKILL.
     start_watchdog()
+    # The server starts first, so its start overlaps the imports below.
+    server = start_server(settings)
+    from pipeline.flows import run_scoring
+    from pipeline.model.artifacts import ArtifactError
+    from pipeline.store.core import default_url
+    from pipeline.store.locking import RunLockedError
+
     url = store or settings.store.url or default_url(out)
     try:
         # The model is loaded (and refused, if it cannot be trusted) before the flow starts,
         # while Prefect's temporary server starts beside it.
-        startup = warm_start(settings)
+        startup = warm_start(settings, server)
         where = "" if settings.run.task_runner == "thread" else " on Dask workers"
         with console.status(f"Scoring sessions (Prefect flow '{job}'{where})..."):
             info = run_scoring(

@@ -56,3 +56,26 @@ def test_startup_refused_model_stops_the_server_it_started(tiny_config, tmp_path
     with temporary_settings(updates={PREFECT_API_URL: ""}), pytest.raises(ArtifactError):
         warm_start(settings)
     assert started and stopped == started
+
+
+def test_startup_server_begun_early_is_the_one_warm_start_waits_for(tiny_config, monkeypatch):
+    """`alliance score` starts the server before its imports; the warm start then joins it."""
+    import time
+
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from pipeline.cli.startup import start_server
+
+    started = []
+
+    def slow_start(self, *args, **kwargs):
+        time.sleep(0.3)
+        started.append(self)
+
+    monkeypatch.setattr(SubprocessASGIServer, "start", slow_start)
+    with temporary_settings(updates={PREFECT_API_URL: ""}):
+        server = start_server(tiny_config)
+        seconds = warm_start(tiny_config, server)
+    assert len(started) == 1 and server.server is started[0]
+    assert seconds["prefect_server"] >= 0.3 and seconds["total"] >= seconds["prefect_server"]
