@@ -45,24 +45,14 @@ from pipeline.config import load_config  # noqa: E402
 from pipeline.sessions.rupture import FlagBudget  # noqa: E402
 from pipeline.sessions.text_model import session_text  # noqa: E402
 from pipeline.store.core import Store, default_url  # noqa: E402
+from pipeline.training.acceptance import (  # noqa: E402
+    INFO_CODES,
+    RUPTURE_CODES,
+    storylines,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "data" / "fixtures"
-RUPTURE_CODES = ("RUPTURE", "RUPTURE_DROP", "STRAIN_MARKERS")
-INFO_CODES = ("REPAIR",)
-
-# What the fixture storylines call for (data/fixtures/README.md): each entry is met when at
-# least one of its sessions carries one of its codes. Steady clients should carry no flag.
-FIXTURE_CALLS = {
-    "c-01 rupture at s-004": (("s-004",), RUPTURE_CODES),
-    "c-01 repair at s-005 or s-006": (("s-005", "s-006"), ("REPAIR",)),
-    "c-03 no goal talk from its third session": (
-        ("s-015", "s-016", "s-017", "s-018"),
-        ("NO_GOAL_TALK",),
-    ),
-    "c-04 sustained low alliance": (("s-021", "s-022", "s-023", "s-024"), ("LOW_ALLIANCE",)),
-}
-STEADY_CLIENTS = ("c-02", "c-10")
 
 
 def flags_of(inputs: list[Path], model: Path | None) -> tuple[dict[str, set[str]], dict, dict]:
@@ -214,24 +204,6 @@ def note_estimates(estimates: dict, texts: dict[str, str], split: str) -> dict:
     return out
 
 
-def fixtures(codes: dict[str, set[str]]) -> dict:
-    records = [json.loads(line) for line in (FIXTURES / "sessions.jsonl").read_text().splitlines()]
-    calls = {
-        name: any(codes.get(sid, set()) & set(wanted) for sid in sids)
-        for name, (sids, wanted) in FIXTURE_CALLS.items()
-    }
-    steady = [r["session_id"] for r in records if r["client_id"] in STEADY_CLIENTS]
-    steady_flagged = {sid: sorted(codes[sid]) for sid in steady if codes.get(sid)}
-    concern = [r for r in records if set(codes.get(r["session_id"], ())) - set(INFO_CODES)]
-    return {
-        "storyline_calls_met": calls,
-        "steady_sessions": len(steady),
-        "steady_sessions_flagged": steady_flagged,
-        "flag_rate": _ratio(len(concern), len(records)),
-        "codes": {sid: sorted(c) for sid, c in sorted(codes.items())},
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: shipped)")
@@ -250,7 +222,7 @@ def main() -> None:
                     note_estimates_by_id, note_texts, args.split
                 ),
                 "strain_head": strain_head(args.model, args.split),
-                "fixtures": fixtures(fixture_codes),
+                "fixtures": storylines(fixture_codes),
             },
             indent=1,
         )

@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             notes = notes_file(Path(tmp), args.notes)
             runs = {}
-            for name in ("window", "pair"):
+            for name in models:
                 runs[name] = alliance_score(notes, models[name].folder, Path(tmp) / name)
                 log(f"end to end: alliance score ({name}) {runs[name]['seconds']} s")
             texts = [p.text for items in session_passages(config, notes) for p in items]
@@ -253,8 +253,9 @@ def main(argv: list[str] | None = None) -> dict:
             "sentences": len(texts),
             "alliance_score": runs,
             "pipeline_per_sentence_s": round(pipeline_s, 2),
-            "alliance_score_over_pipeline": round(pipeline_s / runs["window"]["seconds"], 2),
-            "pair_alliance_score_over_pipeline": round(pipeline_s / runs["pair"]["seconds"], 2),
+            "alliance_score_over_pipeline": {
+                name: round(pipeline_s / run["seconds"], 2) for name, run in runs.items()
+            },
         }
     report["gpu"] = (
         "measured by benchmarks/gpu_throughput.py"

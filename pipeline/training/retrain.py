@@ -28,6 +28,7 @@ from pipeline.model.network import (
 )
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.rupture import RUPTURE_FILE
+from pipeline.training.acceptance import meets_storylines, storyline_summary
 from pipeline.training.data import NoteFiles, describe, load_passages
 from pipeline.training.evaluate import baseline_metrics, passage_metrics
 from pipeline.training.finetune import finetune, restrict_sources, validation_score
@@ -182,15 +183,18 @@ def evaluate_folder(
 def compare_models(
     candidate: Path, current: Path, config: AllianceConfig, valid: list[LabeledPassage]
 ) -> dict:
-    """Validation score of both models on the same passages (mean per-source macro-F1), and
-    each one's session-level figures on the labeled dev sessions (:func:`session_figures`)."""
+    """Validation score of both models on the same passages (mean per-source macro-F1),
+    each one's session-level figures on the labeled dev sessions (:func:`session_figures`),
+    and the fixture storylines each meets (:mod:`pipeline.training.acceptance`)."""
     result = {
         "candidate": validation_score(evaluate_folder(candidate, config, valid)),
         "candidate_sessions": session_figures(candidate),
+        "candidate_storylines": storyline_summary(candidate, config),
     }
     try:
         result["current"] = validation_score(evaluate_folder(current, config, valid))
         result["current_sessions"] = session_figures(current)
+        result["current_storylines"] = storyline_summary(current, config)
     except Exception as error:  # noqa: BLE001 - a missing/broken default must not block promotion
         result["current"] = None
         result["current_error"] = str(error)
@@ -215,11 +219,15 @@ def should_promote(scores: dict, tolerance: float = 0.0, session_tolerance: floa
 
     No worse means: a validation score at least the current's (less ``tolerance``); a rupture
     model if the current has one (retraining never silently drops ``RUPTURE`` back to the drop
-    rule); and, where both folders measured it, a dev-session overall Spearman at most
-    ``session_tolerance`` below the current's (supervisors read sessions, not passages).
+    rule); where both folders measured it, a dev-session overall Spearman at most
+    ``session_tolerance`` below the current's (supervisors read sessions, not passages); and
+    every fixture storyline call the current meets, with no more steady sessions flagged.
     """
     if scores["current"] is None:
         return True
+    stories = scores.get("candidate_storylines"), scores.get("current_storylines")
+    if None not in stories and not meets_storylines(*stories):
+        return False
     mine, theirs = scores.get("candidate_sessions"), scores.get("current_sessions")
     if theirs is not None and mine is None:
         return False

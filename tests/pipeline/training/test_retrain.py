@@ -36,6 +36,18 @@ def test_retrain_promotion_rule():
     assert not should_promote({**better, "candidate_sessions": worse})
     unknown = {**sessions, "dev_overall_spearman": None}
     assert should_promote({**better, "candidate_sessions": sessions, "current_sessions": unknown})
+    # Nor for a fixture storyline the default meets and the candidate misses.
+    stories = {"calls_met": ["c-01 rupture at s-004", "c-04 sustained low"], "steady_flagged": []}
+    fewer = {**stories, "calls_met": ["c-01 rupture at s-004"]}
+    steady = {**stories, "steady_flagged": ["s-007"]}
+    better = {**better, "candidate_sessions": sessions}
+    assert should_promote({**better, "candidate_storylines": stories, "current_storylines": fewer})
+    assert not should_promote(
+        {**better, "candidate_storylines": fewer, "current_storylines": stories}
+    )
+    assert not should_promote(
+        {**better, "candidate_storylines": steady, "current_storylines": stories}
+    )
 
 
 def test_retrain_promote_replaces_default_files(tmp_path: Path):
@@ -115,6 +127,7 @@ def test_retrain_flow_writes_a_verified_transformer_candidate(retrained):
     }
     # The candidate got its own rupture model, fitted on its own outputs.
     assert result["rupture"]["fitted"]
+    assert set(result["scores"]["candidate_storylines"]) == {"calls_met", "steady_flagged"}
     figures = result["scores"]["candidate_sessions"]
     assert -1 <= figures["dev_overall_spearman"] <= 1 and 0 <= figures["rupture_cv_auc"] <= 1
     assert manifest["rupture_model"]["fit"]["sessions"] == 131
@@ -137,7 +150,16 @@ def test_retrain_flow_writes_a_verified_transformer_candidate(retrained):
 def test_retrain_flow_promotes_only_when_no_worse(retrained):
     result, root, _ = retrained
     scores = result["scores"]
-    assert result["promoted"] == (scores["candidate"] >= scores["current"])
+    assert result["promoted"] == should_promote(scores)
+    # The tiny default has no rupture model; the candidate meets every call the default meets.
+    assert scores["current_sessions"] is None
+    assert result["promoted"] == (
+        scores["candidate"] >= scores["current"]
+        and set(scores["current_storylines"]["calls_met"])
+        <= set(scores["candidate_storylines"]["calls_met"])
+        and set(scores["candidate_storylines"]["steady_flagged"])
+        <= set(scores["current_storylines"]["steady_flagged"])
+    )
     default_manifest = json.loads((root / "default" / "manifest.json").read_text())
     assert (default_manifest["kind"] == KIND_TRANSFORMER) == result["promoted"]
 

@@ -1,0 +1,24 @@
+"""The fixture storylines as an acceptance check: codes -> calls met, steady sessions."""
+
+from pipeline.training.acceptance import FIXTURE_CALLS, meets_storylines, storylines
+
+
+def test_acceptance_storylines_calls_and_steady_sessions():
+    none = storylines({})
+    assert not any(none["storyline_calls_met"].values()) and none["flag_rate"] == 0
+    codes = {"s-004": {"RUPTURE"}, "s-006": {"REPAIR"}, "s-007": {"LOW_ALLIANCE"}}
+    result = storylines(codes)
+    met = [name for name, ok in result["storyline_calls_met"].items() if ok]
+    assert met == ["c-01 rupture at s-004", "c-01 repair at s-005 or s-006"]
+    assert result["steady_sessions"] > 0
+    # s-007 is c-02's (steady); REPAIR alone is not a flag to review.
+    assert result["steady_sessions_flagged"] == {"s-007": ["LOW_ALLIANCE"]}
+    assert result["flag_rate"] == round(2 / 66, 3)
+
+
+def test_acceptance_every_call_is_reachable_and_the_rule_compares():
+    everything = {sid: set(codes) for sids, codes in FIXTURE_CALLS.values() for sid in sids}
+    assert all(storylines(everything)["storyline_calls_met"].values())
+    all_met = {"calls_met": sorted(FIXTURE_CALLS), "steady_flagged": []}
+    one_missed = {**all_met, "calls_met": sorted(FIXTURE_CALLS)[1:]}
+    assert meets_storylines(all_met, one_missed) and not meets_storylines(one_missed, all_met)
