@@ -48,6 +48,7 @@ from pipeline.store.core import Store, default_url  # noqa: E402
 from pipeline.training.acceptance import (  # noqa: E402
     INFO_CODES,
     RUPTURE_CODES,
+    read_flag_codes,
     storylines,
 )
 
@@ -63,10 +64,7 @@ def flags_of(inputs: list[Path], model: Path | None) -> tuple[dict[str, set[str]
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(default_url(Path(tmp)))
         steps.run_steps(inputs, config, store, Path(tmp))
-        codes: dict[str, set[str]] = defaultdict(set)
-        for line in (Path(tmp) / "flags.jsonl").read_text().splitlines():
-            flag = json.loads(line)
-            codes[flag["session_id"]].add(flag["code"])
+        codes = read_flag_codes(Path(tmp) / "flags.jsonl")
         estimates = {e.session_id: e for e in store.estimates()}
         passages = store.passages(list(estimates))
         # The words the session text baseline of ``alliance evaluate --sessions`` reads: a

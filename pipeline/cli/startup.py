@@ -40,8 +40,8 @@ def _ingest_checks(settings: AllianceConfig) -> None:
 class ServerStart:
     """Prefect's temporary server, starting in a thread (see :func:`start_server`)."""
 
-    def __init__(self, seconds: dict[str, float]) -> None:
-        self.seconds = seconds
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
         self.started = time.perf_counter()
         self.server = None
         self.thread: threading.Thread | None = None
@@ -72,7 +72,7 @@ def start_server(settings: AllianceConfig) -> ServerStart:
     after its log and event workers have drained, exactly as when it starts it itself. None is
     started with ``PREFECT_API_URL`` set or on a standing Dask cluster.
     """
-    handle = ServerStart({})
+    handle = ServerStart()
     if settings.run.dask_address:
         return handle
 

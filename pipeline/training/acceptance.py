@@ -48,10 +48,15 @@ def fixture_codes(model_dir: Path, config: AllianceConfig) -> dict[str, set[str]
             steps.run_steps([FIXTURE_SESSIONS], config, store, Path(tmp))
         finally:
             store.engine.dispose()
-        codes: dict[str, set[str]] = defaultdict(set)
-        for line in (Path(tmp) / "flags.jsonl").read_text().splitlines():
-            flag = json.loads(line)
-            codes[flag["session_id"]].add(flag["code"])
+        return read_flag_codes(Path(tmp) / "flags.jsonl")
+
+
+def read_flag_codes(flags_path: Path) -> dict[str, set[str]]:
+    """Session id -> flag codes of a run's ``flags.jsonl``."""
+    codes: dict[str, set[str]] = defaultdict(set)
+    for line in Path(flags_path).read_text().splitlines():
+        flag = json.loads(line)
+        codes[flag["session_id"]].add(flag["code"])
     return dict(codes)
 
 

@@ -12,6 +12,7 @@ with its threshold chosen the same way.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import AllianceConfig
-from pipeline.model.artifacts import save_skops, write_manifest
+from pipeline.model.artifacts import MANIFEST, save_skops, write_manifest
 from pipeline.schemas import Session
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.estimator import TARGETS
@@ -99,6 +100,12 @@ def dev_estimate_spearman(data: dict, dev: np.ndarray) -> dict[str, float]:
         target: round(float(spearmanr(data["estimate"][dev, j], data["rating"][dev, j])[0]), 3)
         for j, target in enumerate(TARGETS)
     }
+
+
+def note_sessions_learned(manifest: dict) -> int:
+    """How many labeled note sessions the folder's session estimator learned from (those
+    sessions must then be estimated out of fold)."""
+    return manifest.get("training", {}).get("train_note_sessions", 0)
 
 
 def out_of_fold_estimates(
@@ -222,7 +229,7 @@ def train_rupture(
             else "in_place needs out_dir to be model_dir"
         )
     model = AllianceModel.load(model_dir, config.encoder)
-    learned = model.manifest.get("training", {}).get("train_note_sessions", 0)
+    learned = note_sessions_learned(model.manifest)
     if learned and data_dir is None:
         raise ValueError(
             f"the session estimator of {model_dir} learned from {learned} labeled note sessions; "
@@ -328,8 +335,9 @@ def fit_candidate_rupture(folder: Path, config: AllianceConfig, data_dir: Path |
     """
     from pipeline.training.structure import NOTE_SESSION_LABELS, NOTE_SESSIONS
 
-    manifest = AllianceModel.load(folder, config.encoder).manifest
-    if manifest.get("training", {}).get("train_note_sessions", 0) and data_dir is None:
+    # The manifest alone says it (train_rupture loads and verifies the folder itself).
+    manifest = json.loads((Path(folder) / MANIFEST).read_text())
+    if note_sessions_learned(manifest) and data_dir is None:
         return {
             "fitted": False,
             "reason": "its session estimator learned from the labeled note sessions; "
