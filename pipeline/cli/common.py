@@ -32,10 +32,14 @@ ModelOption = Annotated[
 
 
 def private_environment() -> None:
-    """No telemetry, and no Prefect result persistence, before Prefect is imported."""
+    """No telemetry, no Prefect result persistence and a patient first server start, before
+    Prefect is imported."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "false")
+    # The temporary server's first start in a new PREFECT_HOME builds its database: on a busy
+    # 2-core machine that outlasts Prefect's 20 s default, and the run failed before any work.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

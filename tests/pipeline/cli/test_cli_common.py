@@ -15,6 +15,7 @@ PRIVATE = (
     "HF_HUB_OFFLINE",
     "TRANSFORMERS_OFFLINE",
     "TOKENIZERS_PARALLELISM",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
 )
 
 
@@ -47,3 +48,14 @@ def test_cli_private_environment_turns_off_telemetry_without_overriding(monkeypa
     assert os.environ["DO_NOT_TRACK"] == "1"
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert os.environ["TOKENIZERS_PARALLELISM"] == "true"
+
+
+def test_cli_private_environment_gives_the_first_server_start_time(monkeypatch):
+    """A new PREFECT_HOME's first temporary-server start builds its database, which took over
+    Prefect's 20 s default on a busy 2-core machine; a value the user set is kept."""
+    monkeypatch.delenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", raising=False)
+    private_environment()
+    assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "90"
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
+    private_environment()
+    assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "300"

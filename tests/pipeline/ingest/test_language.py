@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
-from tests.fixtures_language import ENGLISH_HARD, NOT_ENGLISH
 
 from pipeline.config import IngestConfig
 from pipeline.ingest.language import ERROR_CODE, detect, language_problem
 from pipeline.ingest.readers import RawRecord
 from pipeline.ingest.validate import validate_record
 from pipeline.schemas import Quarantined, Session
+from tests.fixtures_language import ENGLISH_HARD, NOT_ENGLISH
 
 SPANISH = (
     "D: Cliente refiere ansiedad elevada durante la semana y dificultad para dormir. "
