@@ -288,6 +288,7 @@ class TrainConfig(Strict):
     notes: list[Path] = [
         REPO_ROOT / "data" / "fixtures" / "note_passages.jsonl",
         REPO_ROOT / "data" / "fixtures" / "strain_passages.jsonl",
+        REPO_ROOT / "data" / "fixtures" / "withdrawal_passages.jsonl",
     ]
     bf16: bool = True
     threads: int | None = Field(None, ge=1)
