@@ -18,7 +18,8 @@ Two sets, both scored by the pipeline's own steps with the model in ``--model``:
 - **The strain head** on the labeled strain passages of the note sessions' test clients
   (``data/fixtures/strain_passages.jsonl``): AUC of its probability for strain between client
   and clinician against the hard negatives (distress, conflict outside therapy, symptoms, risk
-  talk), and against every passage without strain.
+  talk), and against every passage without strain; the same on the withdrawal passages' test
+  notes (``data/fixtures/withdrawal_passages.jsonl``: thinking of stopping, feeling lectured).
 - **The fixtures** (``data/fixtures/sessions.jsonl``): the sessions their storylines call for
   (``data/fixtures/README.md``, "Flags the storylines call for"), and whether any session of
   the steady clients is flagged.
@@ -148,19 +149,29 @@ def note_sessions(codes: dict[str, set[str]], split: str) -> dict:
 
 
 def strain_head(model: Path | None, split: str) -> dict:
-    """AUCs of the strain head on the strain passages of ``split`` (see the module docstring)."""
-    from sklearn.metrics import roc_auc_score
-
+    """AUCs of the strain head on the labeled strain passages of ``split`` (see the module
+    docstring), and on the withdrawal passages' notes of the same split."""
     from pipeline.sessions.alliance_model import AllianceModel
 
-    path = FIXTURES / "strain_passages.jsonl"
+    config = load_config()
+    scorer = AllianceModel.load(model or config.model_dir, config.encoder).scorer
+    figures = strain_auc(scorer, FIXTURES / "strain_passages.jsonl", split)
+    withdrawal = strain_auc(scorer, FIXTURES / "withdrawal_passages.jsonl", split)
+    if figures and withdrawal:
+        figures["withdrawal_passages"] = withdrawal
+    return figures or withdrawal
+
+
+def strain_auc(scorer, path: Path, split: str) -> dict:
+    """The strain head's AUC against the hard negatives and against every other passage, on
+    the lines of ``path`` in ``split`` (``dev``: its train and validation lines)."""
+    from sklearn.metrics import roc_auc_score
+
     if not path.exists():
         return {}
     wanted = "test" if split == "test" else ("train", "validation")
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     lines = [line for line in lines if line["split"] in wanted]
-    config = load_config()
-    scorer = AllianceModel.load(model or config.model_dir, config.encoder).scorer
     probabilities = scorer.predict_proba([x["text"] for x in lines], [x["context"] for x in lines])
     strain = probabilities["strain"][:, 1]
     truth = [x["labels"]["strain"] for x in lines]

@@ -256,6 +256,10 @@ class TrainConfig(Strict):
     profile: str | None = None
     seed: int = 0
     epochs: int = Field(2, ge=1)
+    # Wall-time budget of the fine-tuning loop (validation included): after the first epoch,
+    # the epochs are cut to those that fit and the learning-rate schedule ends with them.
+    # None: no budget (``epochs`` and ``patience`` alone decide).
+    time_budget_minutes: float | None = Field(None, gt=0)
     batch_size: int = Field(32, ge=1)
     max_length: int = Field(80, ge=16, le=512)
     learning_rate: float = Field(1e-3, gt=0)

@@ -35,8 +35,18 @@ class History:
     best_epoch: int = -1
     best_score: float = float("-inf")
     stopped_early: bool = False
+    epochs_planned: int = 0
     wall_time_s: float = 0.0
     samples_seen: int = 0
+
+
+def epochs_within_budget(ceiling: int, budget_s: float | None, first_epoch_s: float) -> int:
+    """How many epochs fit a wall-time budget, the first (already run, ``first_epoch_s``
+    long, validation included) among them: at least 1, at most ``ceiling``."""
+    if budget_s is None or first_epoch_s <= 0:
+        return ceiling
+    more = int((budget_s - first_epoch_s) // first_epoch_s)
+    return max(1, min(ceiling, 1 + max(0, more)))
 
 
 def seed_everything(seed: int) -> None:
@@ -238,6 +248,19 @@ def evaluate_model(
     )
 
 
+def _plan_budget(
+    history: History, config: TrainConfig, budget_s: float, first_epoch_s: float, console
+) -> None:
+    """Cut the planned epochs to those that fit ``budget_s``, saying so when it binds."""
+    history.epochs_planned = epochs_within_budget(config.epochs, budget_s, first_epoch_s)
+    if history.epochs_planned < config.epochs:
+        console.print(
+            f"time budget {budget_s / 60:.0f} min: the first epoch took "
+            f"{first_epoch_s / 60:.1f} min, so {history.epochs_planned} of {config.epochs} "
+            "epochs fit; the learning rate now decays to zero at the end of the last of them"
+        )
+
+
 def _targets(batch: Sequence[LabeledPassage], heads) -> dict[str, torch.Tensor]:
     return {name: torch.tensor([p.labels.get(name, -1) for p in batch]) for name in heads}
 
@@ -276,15 +299,18 @@ def finetune(
     steps_per_epoch = len(
         training_batches(tokenize, sample(random.Random(0)), config, random.Random(0), position)
     )
-    total_steps = steps_per_epoch * config.epochs
-    warmup = max(1, int(total_steps * config.warmup_fraction))
+    # The schedule decays to zero at the end of the last planned epoch; a time budget may
+    # shorten the plan after the first epoch (``plan`` is read at every step).
+    plan = {"total": steps_per_epoch * config.epochs}
+    warmup = max(1, int(plan["total"] * config.warmup_fraction))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda step: min(
-            (step + 1) / warmup, max(0.0, (total_steps - step) / (total_steps - warmup))
+            (step + 1) / warmup, max(0.0, (plan["total"] - step) / max(1, plan["total"] - warmup))
         ),
     )
-    history = History()
+    history = History(epochs_planned=config.epochs)
+    budget_s = None if config.time_budget_minutes is None else config.time_budget_minutes * 60
     best_state = model.trainable_state()
     started = time.perf_counter()
     columns = (
@@ -296,6 +322,8 @@ def finetune(
     )
     with Progress(*columns, console=console, transient=True) as progress:
         for epoch in range(config.epochs):
+            if epoch >= history.epochs_planned:
+                break
             model.train()
             batches = training_batches(tokenize, sample(rng), config, rng, position)
             task = progress.add_task(
@@ -343,6 +371,9 @@ def finetune(
                 f"epoch {epoch + 1}: train loss {np.mean(running):.3f}, "
                 f"validation score {score:.4f}"
             )
+            if epoch == 0 and budget_s is not None:
+                _plan_budget(history, config, budget_s, time.perf_counter() - started, console)
+                plan["total"] = steps_per_epoch * history.epochs_planned
             if score > history.best_score:
                 history.best_score, history.best_epoch = score, epoch + 1
                 best_state = model.trainable_state()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pipeline.config import load_train_config
 from pipeline.sessions.alliance_model import AllianceModel
-from pipeline.training.finetune import epoch_sample, restrict_sources
+from pipeline.training.finetune import epoch_sample, epochs_within_budget, restrict_sources
 from pipeline.training.records import LabeledPassage
 
 NOTES = Path(__file__).resolve().parents[3] / "data" / "fixtures" / "note_passages.jsonl"
@@ -62,3 +62,27 @@ def test_finetune_window_model_trains_and_loads(tiny_config, tmp_path):
     texts = ["Client felt heard.", "We agreed on the plan."]
     probabilities = model.scorer.predict_proba(texts, ["", texts[0]], ["client", "clinician"])
     assert probabilities["bond"].shape == (2, 2)
+
+
+def test_finetune_epochs_within_budget_counts_the_first_epoch_and_the_ceiling():
+    assert epochs_within_budget(5, None, 600.0) == 5  # no budget
+    assert epochs_within_budget(5, 90 * 60, 20 * 60) == 4  # 20 + 3 x 20 <= 90 < 20 + 4 x 20
+    assert epochs_within_budget(5, 90 * 60, 30 * 60) == 3  # exactly 3 x 30
+    assert epochs_within_budget(5, 90 * 60, 10 * 60) == 5  # the ceiling
+    assert epochs_within_budget(5, 90 * 60, 100 * 60) == 1  # the first epoch is already run
+
+
+def test_finetune_time_budget_stops_after_the_epochs_that_fit(tiny_config, tmp_path):
+    """A budget smaller than one epoch keeps the first epoch's weights and trains no more;
+    the history says what was planned."""
+    from pipeline.training.retrain import train_transformer
+
+    overrides = ["epochs=3", "patience=5", "batch_size=8", "max_length=32", "notes_repeat=1"]
+    training = load_train_config(
+        profile="fast", overrides=[*overrides, "refit_heads=false", "time_budget_minutes=0.0001"]
+    )
+    manifest = train_transformer(None, tmp_path / "budget", tiny_config, training, [NOTES])
+    history = manifest["training"]["history"]
+    assert [e["epoch"] for e in history["epochs"]] == [1]
+    assert history["epochs_planned"] == 1 and history["best_epoch"] == 1
+    assert not history["stopped_early"]
