@@ -117,3 +117,24 @@ def test_artifacts_unknown_old_module_is_still_refused_by_skops(tmp_path: Path):
     _rename_module(path, "pipeline.sessions.estimator", "evil.module")
     with pytest.raises(ArtifactError, match="do not trust: evil.module"):
         load_skops(path)
+
+
+def test_artifacts_skops_import_leaves_sklearn_whole_and_estimators_load(tmp_path: Path):
+    """skops is imported without its default estimator list (a start-up cost); scikit-learn
+    keeps its own ``all_estimators``, and a fitted pipeline still round-trips exactly."""
+    import numpy as np
+    import sklearn.utils
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from pipeline.model.artifacts import _skops_io, load_skops, save_skops
+
+    before = sklearn.utils.all_estimators
+    _skops_io()
+    assert sklearn.utils.all_estimators is before
+    rows = np.random.default_rng(0).normal(size=(20, 3))
+    fitted = make_pipeline(StandardScaler(), Ridge()).fit(rows, rows @ [1.0, -2.0, 0.5])
+    save_skops(fitted, tmp_path / "model.skops")
+    loaded = load_skops(tmp_path / "model.skops")
+    assert np.array_equal(loaded.predict(rows), fitted.predict(rows))
