@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pipeline.model.artifacts import load_skops, save_skops
-from pipeline.sessions.flags import Clinic, compute_flags
+from pipeline.sessions.flags import Clinic, compute_flags, rupture_probabilities
 from pipeline.sessions.rupture import (
     FEATURE_NAMES,
     FlagBudget,
@@ -101,6 +101,27 @@ def test_rupture_flag_comes_from_the_model_and_works_on_a_first_session():
     assert ruptures[0].reason.startswith("Possible rupture (probability")
     assert ruptures[0].evidence == ["c-1-s0:0000"]
     assert not any(f.code in ("STRAIN_MARKERS", "RUPTURE_DROP") for f in flags)
+
+
+def test_rupture_probabilities_in_one_call_match_each_session_alone():
+    """Batched over clients, each session still reads its own passages and its own client's
+    earlier estimates (a first session: no history)."""
+    rows, y, groups = _separable()
+    model = fit_rupture_model(rows, y, groups)
+    first = [_estimate(i, overall) for i, overall in enumerate((4.4, 4.1, 2.2))]
+    other = [
+        e.model_copy(update={"client_id": "c-2", "session_id": f"c-2-s{i}"})
+        for i, e in enumerate(first[:2])
+    ]
+    scored = _scored(first, {"c-1-s2": 0.95}) | _scored(other)
+    batched = rupture_probabilities([first, other], scored, model)
+    assert list(batched) == [e.session_id for e in first + other]
+    for estimates in (first, other):
+        for i, estimate in enumerate(estimates):
+            history = [e.overall for e in estimates[:i]]
+            row = rupture_features(scored[estimate.session_id], estimate, history)
+            assert batched[estimate.session_id] == pytest.approx(float(model.probability(row)[0]))
+    assert batched["c-1-s2"] > batched["c-2-s1"]  # strain and a drop against neither
 
 
 def test_rupture_budget_weights_a_labeled_set_to_a_caseload():
