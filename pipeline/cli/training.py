@@ -59,9 +59,11 @@ def train(
     profile: Annotated[
         str | None,
         typer.Option(
-            help="Training profile of configs/train.yaml: `full` (every layer, up to 5 epochs, "
-            "at most 90 min on 2 CPU cores) or `fast` (at most 30 min, a quick retrain); "
-            "default: the file's own settings (the shipped passage model's recipe)."
+            help="Training profile of configs/train.yaml: `full` (every layer, up to 5 epochs "
+            "within a 75-minute training loop, the recipe meant for the default) or `fast` (a "
+            "20-minute loop, a quick retrain); after the first epoch the epochs are cut to "
+            "those that fit (--train-set time_budget_minutes=N changes it). Default: the "
+            "file's own settings (the `ft-v3` pair recipe, no budget)."
         ),
     ] = None,
     config: ConfigOption = None,
@@ -75,11 +77,12 @@ def train(
     promotes it to models/default only when it is no worse: a validation score at least the
     default's, a rupture model when the default has one, the dev clients' sessions estimated
     about as well (overall Spearman at most 0.05 lower), and every fixture storyline the
-    default meets. Otherwise it stays a candidate. Prints the metrics either way.
+    default meets, with every fixture client's approach fit the default calls right still
+    called right. Otherwise it stays a candidate. Prints the metrics either way.
 
     Examples:
 
-        alliance train --data ../shared/data
+        alliance train --data ../shared/data --profile full
         alliance train --data ../shared/data --profile fast --no-promote
         alliance train --quick --data ../shared/data --out models/quick --no-promote
         alliance train --notes my_labeled_notes.jsonl --train-set epochs=3

@@ -3,12 +3,14 @@
 (``data/fixtures/README.md``, "Flags the storylines call for").
 
 The fixture sessions are by a writer no model learns from. ``alliance train`` promotes a
-candidate only if it meets every storyline call the current default meets and flags no more
-sessions of the steady clients; ``benchmarks/flags.py`` reports the same check.
+candidate only if it meets every storyline call the current default meets, flags no more
+sessions of the steady clients and makes every approach-fit call the default makes right
+(``data/fixtures/README.md``, "Approach fit"); ``benchmarks/flags.py`` reports the same check.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import tempfile
 from collections import defaultdict
@@ -33,11 +35,22 @@ FIXTURE_CALLS = {
 }
 # Clients whose alliance is steady and good: none of their sessions should carry a flag.
 STEADY_CLIENTS = ("c-02", "c-10")
+# Each fixture client's intended approach-fit call (data/fixtures/README.md, "Approach fit").
+INTENDED_FIT = {
+    "c-08": "structure",
+    "c-09": "exploration",
+    "c-10": "unclear",  # structure varies, the alliance stays high
+    "c-11": "unclear",  # alliance and structure both rise with time
+    **{f"c-0{i}": "unclear" for i in range(1, 8)},  # flag storylines, structure not varied
+}
 
 
-def fixture_codes(model_dir: Path, config: AllianceConfig) -> dict[str, set[str]]:
-    """Session id -> flag codes the folder's model gives the fixture sessions (a fresh,
-    temporary store; the pipeline's plain steps, as ``alliance score`` runs them)."""
+def fixture_outputs(
+    model_dir: Path, config: AllianceConfig
+) -> tuple[dict[str, set[str]], dict[str, str]]:
+    """Session id -> flag codes, and client id -> approach-fit call, that the folder's model
+    gives the fixture sessions (a fresh, temporary store; the pipeline's plain steps, as
+    ``alliance score`` runs them)."""
     from pipeline import steps
     from pipeline.store.core import Store, default_url
 
@@ -48,7 +61,9 @@ def fixture_codes(model_dir: Path, config: AllianceConfig) -> dict[str, set[str]
             steps.run_steps([FIXTURE_SESSIONS], config, store, Path(tmp))
         finally:
             store.engine.dispose()
-        return read_flag_codes(Path(tmp) / "flags.jsonl")
+        with (Path(tmp) / "clients.csv").open(encoding="utf-8") as handle:
+            fits = {row["client_id"]: row["approach_fit"] for row in csv.DictReader(handle)}
+        return read_flag_codes(Path(tmp) / "flags.jsonl"), fits
 
 
 def read_flag_codes(flags_path: Path) -> dict[str, set[str]]:
@@ -80,17 +95,23 @@ def storylines(codes: dict[str, set[str]]) -> dict:
 
 
 def storyline_summary(model_dir: Path, config: AllianceConfig) -> dict:
-    """The calls met and the steady sessions flagged, for the promotion rule."""
-    result = storylines(fixture_codes(model_dir, config))
+    """The calls met, the steady sessions flagged and the clients whose approach fit is
+    called as intended, for the promotion rule."""
+    codes, fits = fixture_outputs(model_dir, config)
+    result = storylines(codes)
     return {
         "calls_met": sorted(name for name, met in result["storyline_calls_met"].items() if met),
         "steady_flagged": sorted(result["steady_sessions_flagged"]),
+        "fits_met": sorted(c for c, call in INTENDED_FIT.items() if fits.get(c) == call),
     }
 
 
 def meets_storylines(candidate: dict, current: dict) -> bool:
-    """The candidate meets every call the current model meets and flags no steady session
-    the current model leaves alone."""
-    return set(current["calls_met"]) <= set(candidate["calls_met"]) and set(
-        candidate["steady_flagged"]
-    ) <= set(current["steady_flagged"])
+    """The candidate meets every call the current model meets, flags no steady session the
+    current model leaves alone, and calls every client's approach fit right that the current
+    model calls right."""
+    return (
+        set(current["calls_met"]) <= set(candidate["calls_met"])
+        and set(candidate["steady_flagged"]) <= set(current["steady_flagged"])
+        and set(current.get("fits_met", ())) <= set(candidate.get("fits_met", ()))
+    )

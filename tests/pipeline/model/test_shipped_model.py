@@ -13,6 +13,7 @@ import pytest
 from pipeline import steps
 from pipeline.config import load_config
 from pipeline.store.core import Store
+from pipeline.training.acceptance import INTENDED_FIT  # data/fixtures/README.md
 
 FIXTURES = Path(__file__).resolve().parents[3] / "data" / "fixtures"
 
@@ -53,15 +54,6 @@ def test_shipped_model_notices_missing_goal_talk_and_sustained_low(fixture_flags
     strong = sum(estimates[f"s-{i:03d}"].overall for i in range(7, 13)) / 6
     low = sum(estimates[f"s-{i:03d}"].overall for i in range(19, 25)) / 6
     assert strong > low + 0.3
-
-
-INTENDED_FIT = {  # data/fixtures/README.md, "Approach fit"
-    "c-08": "structure",
-    "c-09": "exploration",
-    "c-10": "unclear",  # structure varies, the alliance stays high
-    "c-11": "unclear",  # alliance and structure both rise with time
-    **{f"c-0{i}": "unclear" for i in range(1, 8)},  # flag storylines, structure not varied
-}
 
 
 def test_shipped_model_calls_every_fixture_clients_approach_fit(fixture_flags):

@@ -127,7 +127,11 @@ def test_retrain_flow_writes_a_verified_transformer_candidate(retrained):
     }
     # The candidate got its own rupture model, fitted on its own outputs.
     assert result["rupture"]["fitted"]
-    assert set(result["scores"]["candidate_storylines"]) == {"calls_met", "steady_flagged"}
+    assert set(result["scores"]["candidate_storylines"]) == {
+        "calls_met",
+        "steady_flagged",
+        "fits_met",
+    }
     figures = result["scores"]["candidate_sessions"]
     assert -1 <= figures["dev_overall_spearman"] <= 1 and 0 <= figures["rupture_cv_auc"] <= 1
     assert manifest["rupture_model"]["fit"]["sessions"] == 131
