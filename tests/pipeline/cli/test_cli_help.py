@@ -57,7 +57,7 @@ def test_cli_help_export_labelstudio_keeps_a_sentence_on_one_line():
 def test_cli_help_train_lists_each_example_on_its_own_line():
     lines = _help(("train",))
     for example in (
-        "alliance train --data ../shared/data",
+        "alliance train --data ../shared/data --profile full",
         "alliance train --data ../shared/data --profile fast --no-promote",
         "alliance train --quick --data ../shared/data --out models/quick --no-promote",
         "alliance train --notes my_labeled_notes.jsonl --train-set epochs=3",
