@@ -416,6 +416,15 @@ def train_rupture_command(
             "learned from the labeled sessions, to estimate them out of fold."
         ),
     ] = None,
+    words: Annotated[
+        bool | None,
+        typer.Option(
+            "--words/--no-words",
+            help="Also read each session's own words (TF-IDF + logistic regression). Its "
+            "vocabulary, fitted on the labeled sessions, is stored in the model folder, so "
+            "the default is on for the synthetic fixtures and off for --sessions you give.",
+        ),
+    ] = None,
     version: VersionOption = None,
     model: ModelOption = None,
     promote: PromoteOption = False,
@@ -427,9 +436,10 @@ def train_rupture_command(
     The sessions are scored by the folder's own model, each with its client's history. The
     model is fitted on the `dev` clients: a calibrated logistic regression over what each
     session shows (strain passages, withdrawal and confrontation markers, alliance evidence,
-    the drop from the client's baseline), its threshold chosen on folds grouped by client so
-    that precision reaches `--precision` while a caseload with `--caseload-rupture-rate`
-    ruptures would see at most `--budget` of its sessions flagged. The `test` clients are
+    the drop from the client's baseline, and with `--words` the session's own words), its
+    threshold chosen on folds grouped by client so that precision reaches `--precision`
+    while a caseload with `--caseload-rupture-rate` ruptures would see at most `--budget` of
+    its sessions flagged. The `test` clients are
     scored once, beside a TF-IDF baseline over the session text. When the session estimator
     learned from the dev clients (the shipped one does), their estimates come from estimators
     refitted without them, which needs the corpora (about two minutes on a CPU):
@@ -456,6 +466,7 @@ def train_rupture_command(
                 version,
                 data,
                 FlagBudget(caseload_rupture_rate, budget),
+                words=sessions is None if words is None else words,
             )
     except (ArtifactError, FileNotFoundError, KeyError, ValueError) as error:
         raise fail(str(error)) from None

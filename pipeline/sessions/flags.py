@@ -22,7 +22,13 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.config import ConfigError, load_yaml
 from pipeline.schemas import Flag, Passage, PassageScores, SessionEstimate
-from pipeline.sessions.rupture import REPAIR, RuptureModel, rupture_features, rupture_kind
+from pipeline.sessions.rupture import (
+    REPAIR,
+    RuptureModel,
+    rupture_features,
+    rupture_kind,
+    session_words,
+)
 
 
 class _Rule(BaseModel):
@@ -138,16 +144,18 @@ def rupture_probabilities(
     """Session id -> the rupture model's probability, for every client's sessions (each in
     date order, its history the overall estimates before it), in one call of the model: per
     session, the calibrated classifier's fixed cost made flagging 600 notes take seconds."""
-    ids, rows = [], []
+    ids, rows, texts = [], [], []
     for estimates in clients:
         overall = [e.overall for e in estimates]
         for i, estimate in enumerate(estimates):
             pairs = [(p, s) for p, s in scored.get(estimate.session_id, []) if s is not None]
             ids.append(estimate.session_id)
             rows.append(rupture_features(pairs, estimate, overall[:i]))
+            texts.append(session_words(pairs))
     if not rows:
         return {}
-    return dict(zip(ids, rupture.probability(np.vstack(rows)).tolist(), strict=True))
+    probabilities = rupture.probability(np.vstack(rows), texts)
+    return dict(zip(ids, probabilities.tolist(), strict=True))
 
 
 def _model_rupture(

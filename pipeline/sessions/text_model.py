@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import RidgeCV
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import GroupKFold
 
 TEXT_SIGNALS = ("text_task", "text_bond", "text_goal", "text_overall")
@@ -39,6 +39,65 @@ def session_text(items: Sequence[tuple[str, str]], kind: str | None) -> str:
         kind: ``note``, ``transcript`` or ``chat``.
     """
     return " ".join(text for speaker, text in items if kind == "note" or speaker != "client")
+
+
+def fit_vocabulary(
+    texts: Sequence[str], max_features: int | None = None
+) -> tuple[object, np.ndarray, np.ndarray]:
+    """TF-IDF over word 1-2-grams (seen in 2+ texts, sublinear counts) fitted on ``texts``.
+
+    Returns:
+        (the texts' TF-IDF matrix, the terms in column order, their idf weights). The terms
+        and weights are kept as two arrays, not the fitted vectorizer: skops writes a dict
+        entry by entry, which made a vocabulary alone 15 MB; arrays are stored as compact
+        .npy blocks. :func:`vectorizer_of` rebuilds the vectorizer from them.
+    """
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=max_features
+    )
+    matrix = vectorizer.fit_transform(texts)
+    terms = np.array(sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get))
+    return matrix, terms, vectorizer.idf_
+
+
+def vectorizer_of(terms: np.ndarray, idf: np.ndarray) -> TfidfVectorizer:
+    """The vectorizer of :func:`fit_vocabulary` rebuilt from its terms and idf weights."""
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 2), sublinear_tf=True, vocabulary={t: i for i, t in enumerate(terms)}
+    )
+    vectorizer.idf_ = idf
+    return vectorizer
+
+
+class SessionWordsClassifier(ClassifierMixin, BaseEstimator):
+    """TF-IDF + class-balanced logistic regression over whole sessions' words, for a yes/no
+    session label (a rupture), stored compactly (:func:`fit_vocabulary`).
+
+    Args:
+        C: Inverse penalty of the logistic regression.
+        max_features: Largest vocabulary (None: every 1-2-gram seen in two sessions).
+    """
+
+    def __init__(self, C=1.0, max_features=None):
+        self.C = C
+        self.max_features = max_features
+
+    def fit(self, texts: Sequence[str], y: Sequence[int]):
+        """Fit the vocabulary and the classifier on ``texts`` with labels ``y``."""
+        matrix, self.terms_, self.idf_ = fit_vocabulary(list(texts), self.max_features)
+        self.classifier_ = LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000).fit(
+            matrix, np.asarray(y)
+        )
+        self.classes_ = self.classifier_.classes_
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, 2) class probabilities of each text."""
+        matrix = vectorizer_of(self.terms_, self.idf_).transform(list(texts))
+        return self.classifier_.predict_proba(matrix)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return self.classes_[self.predict_proba(texts).argmax(1)]
 
 
 class SessionTextModel(BaseEstimator):
@@ -63,13 +122,7 @@ class SessionTextModel(BaseEstimator):
         self.folds = folds
 
     def _fit_kind(self, texts: np.ndarray, y: np.ndarray):
-        vectorizer = TfidfVectorizer(
-            ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=self.max_features
-        )
-        matrix = vectorizer.fit_transform(texts)
-        # Kept as two arrays, not the fitted vectorizer: skops writes a dict entry by entry,
-        # which made the vocabulary alone 15 MB; arrays are stored as compact .npy blocks.
-        terms = np.array(sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get))
+        matrix, terms, idf = fit_vocabulary(texts, self.max_features)
         models = []
         for j in range(y.shape[1]):
             rated = ~np.isnan(y[:, j])
@@ -78,16 +131,7 @@ class SessionTextModel(BaseEstimator):
                 if rated.sum() >= self.min_rated
                 else None
             )
-        return terms, vectorizer.idf_, models
-
-    @staticmethod
-    def _vectorizer(terms: np.ndarray, idf: np.ndarray) -> TfidfVectorizer:
-        """The fitted vectorizer rebuilt from its terms and their idf weights."""
-        vectorizer = TfidfVectorizer(
-            ngram_range=(1, 2), sublinear_tf=True, vocabulary={t: i for i, t in enumerate(terms)}
-        )
-        vectorizer.idf_ = idf
-        return vectorizer
+        return terms, idf, models
 
     def fit(
         self,
@@ -141,7 +185,7 @@ class SessionTextModel(BaseEstimator):
             out[rows] = self.means_.get(kind, self.fallback_)
             if kind in self.kinds_:
                 terms, idf, models = self.kinds_[kind]
-                matrix = self._vectorizer(terms, idf).transform(texts[rows])
+                matrix = vectorizer_of(terms, idf).transform(texts[rows])
                 for j, model in enumerate(models):
                     if model is not None:
                         out[rows, j] = model.predict(matrix)

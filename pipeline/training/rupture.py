@@ -28,9 +28,12 @@ from pipeline.sessions.rupture import (
     RUPTURE_FILE,
     FlagBudget,
     choose_threshold,
+    cross_fitted_words,
     fit_rupture_model,
     rupture_features,
     rupture_kind,
+    session_words,
+    words_probability,
 )
 from pipeline.steps import score_sessions
 from pipeline.training.evaluate import auc_interval
@@ -82,7 +85,7 @@ def labeled_rows(
             out["kind"].append(label["rupture_kind"])
             out["early"].append(len(history) < 2)
             out["predicted_kind"].append(rupture_kind(result.pairs))
-            out["text"].append(" ".join(p.text for p, _ in result.pairs))
+            out["text"].append(session_words(result.pairs))
             out["estimate"].append([getattr(estimate, t) for t in TARGETS])
             out["rating"].append([float(label[t]) for t in TARGETS])
             history.append(estimate.overall)
@@ -161,27 +164,12 @@ def _flag_figures(probabilities, threshold, data, rows, budget: FlagBudget) -> d
 def _tfidf_baseline(
     data: dict, dev: np.ndarray, test: np.ndarray, target_precision: float, budget: FlagBudget
 ):
-    """Session-text TF-IDF + logistic regression: out-of-fold threshold on dev, test scores."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
-    from sklearn.pipeline import make_pipeline
-
-    texts, y = np.asarray(data["text"]), np.asarray(data["rupture"])
-    groups = np.asarray(data["clients"])
-
-    def make():
-        return make_pipeline(
-            TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-            LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000),
-        )
-
-    out_of_fold = np.zeros(len(dev))
-    for train, held in GroupKFold(n_splits=5).split(dev, y[dev], groups[dev]):
-        model = make().fit(texts[dev][train], y[dev][train])
-        out_of_fold[held] = model.predict_proba(texts[dev][held])[:, 1]
+    """Session-text TF-IDF + logistic regression (the rupture model's words classifier alone):
+    out-of-fold threshold on dev, test scores."""
+    texts, y = np.asarray(data["text"], dtype=object), np.asarray(data["rupture"])
+    out_of_fold = cross_fitted_words(texts[dev], y[dev], np.asarray(data["clients"])[dev])
     threshold = choose_threshold(out_of_fold, y[dev], target_precision, budget)
-    return make().fit(texts[dev], y[dev]).predict_proba(texts[test])[:, 1], threshold
+    return words_probability(texts[dev], y[dev], texts[test]), threshold
 
 
 def train_rupture(
@@ -195,6 +183,7 @@ def train_rupture(
     data_dir: Path | None = None,
     budget: FlagBudget | None = FlagBudget(),
     in_place: bool = False,
+    words: bool = True,
 ) -> dict:
     """Fit the rupture model on the dev clients, measure it on the test clients, and write a
     copy of ``model_dir`` with it to ``out_dir`` (manifest and model card updated).
@@ -212,6 +201,8 @@ def train_rupture(
         budget: The realistic caseload the threshold may not overload (None: precision only).
         in_place: Add the rupture model to ``model_dir`` itself (``out_dir`` must be it): the
             last step of ``alliance train``, whose candidate keeps its own version.
+        words: The model also reads the session's words (a TF-IDF vocabulary fitted on the
+            labeled sessions is then stored in the folder: leave it off for real notes).
 
     Returns:
         The report: the fit's cross-validated figures, test figures of the model and of the
@@ -248,6 +239,7 @@ def train_rupture(
         np.asarray(data["clients"])[dev],
         target_precision,
         budget=budget,
+        texts=[data["text"][i] for i in dev] if words else None,
     )
     shown = budget or FlagBudget()
     baseline, baseline_threshold = _tfidf_baseline(data, dev, test, target_precision, budget)
@@ -258,7 +250,11 @@ def train_rupture(
         "dev_estimate_spearman": dev_estimate_spearman(data, dev),
         "threshold": round(rupture.threshold, 4),
         "test": _flag_figures(
-            rupture.probability(data["rows"][test]), rupture.threshold, data, test, shown
+            rupture.probability(data["rows"][test], [data["text"][i] for i in test]),
+            rupture.threshold,
+            data,
+            test,
+            shown,
         ),
         "tfidf_test": _flag_figures(baseline, baseline_threshold, data, test, shown),
         "kind_test": {
@@ -296,12 +292,18 @@ def _add_to_model_card(folder: Path, report: dict, version: str, retitle: bool =
         else ""
     )
     dev_text = ", ".join(f"{k} {v}" for k, v in report.get("dev_estimate_spearman", {}).items())
+    words = (
+        "; and the session's own words, a TF-IDF + logistic regression whose vocabulary comes "
+        "from the labeled sessions, cross-fitted by client"
+        if fit.get("reads_words")
+        else ""
+    )
     section = f"""
 
 ## Rupture model (`{RUPTURE_FILE}`)
 
 Calibrated logistic regression over what a session shows (strain passages, withdrawal and
-confrontation markers, alliance evidence, the drop from the client's baseline), fitted on the
+confrontation markers, alliance evidence, the drop from the client's baseline{words}), fitted on the
 {fit["sessions"]} dev sessions of the labeled note sessions ({fit["ruptures"]} ruptures;
 synthetic, `data/fixtures/note_sessions_README.md`), threshold {report["threshold"]} chosen on
 folds grouped by client for precision {fit["target_precision"]}{within}. Held-out test clients
@@ -316,10 +318,21 @@ The sessions are synthetic and hold far more ruptures ({test["ruptures"] / test[
 the test clients' sessions) than a caseload does.
 """
     text = card.read_text(encoding="utf-8") if card.exists() else ""
-    lines = text.splitlines(keepends=True)
+    lines = _without_rupture_section(text.splitlines(keepends=True))
     if retitle and lines and lines[0].startswith("# Model card: alliance `"):
         lines[0] = f"# Model card: alliance `{version}` (rupture model added)\n"
-    card.write_text("".join(lines) + section, encoding="utf-8")
+    card.write_text("".join(lines).rstrip("\n") + "\n" + section, encoding="utf-8")
+
+
+def _without_rupture_section(lines: list[str]) -> list[str]:
+    """The card's lines without an earlier rupture model's section (a refit replaces it, so
+    the card never describes two models)."""
+    heading = f"## Rupture model (`{RUPTURE_FILE}`)"
+    if not any(line.startswith(heading) for line in lines):
+        return lines
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[:start] + lines[end:]
 
 
 def fit_candidate_rupture(folder: Path, config: AllianceConfig, data_dir: Path | None) -> dict:

@@ -11,6 +11,7 @@ from pipeline.sessions.rupture import (
     fit_rupture_model,
     rupture_features,
     rupture_kind,
+    session_words,
 )
 from tests.pipeline.sessions.test_flags import RULES, _estimate, _scored
 
@@ -79,6 +80,39 @@ def test_rupture_model_overfits_saves_loads_and_predicts_the_same(tmp_path):
     np.testing.assert_allclose(loaded.probability(rows), probabilities)
 
 
+def _worded(n=80, seed=0):
+    """Features that carry nothing, words that carry the label (as a documented rupture's
+    wording does where the strain head and the markers miss it)."""
+    rows, y, groups = _separable(n, seed)
+    rows[:, 0] -= 2.5 * y
+    said = ("questioned whether the sessions help", "reviewed the sleep diary together")
+    texts = [f"Pt {said[1 - label]} and talked about week {i % 7}." for i, label in enumerate(y)]
+    return rows, y, groups, texts
+
+
+def test_rupture_model_reads_the_session_words_when_fitted_with_them(tmp_path):
+    rows, y, groups, texts = _worded()
+    without = fit_rupture_model(rows, y, groups)
+    model = fit_rupture_model(rows, y, groups, texts=texts)
+    assert model.reads_words and not without.reads_words
+    assert model.metrics["cv_auc"] > 0.9 > without.metrics["cv_auc"]
+    probabilities = model.probability(rows, texts)
+    assert ((probabilities >= model.threshold) == (y == 1)).mean() > 0.9
+    with pytest.raises(ValueError, match="words"):
+        model.probability(rows)
+    save_skops(model, tmp_path / "rupture.skops")
+    loaded = load_skops(tmp_path / "rupture.skops")
+    np.testing.assert_allclose(loaded.probability(rows, texts), probabilities)
+
+
+def test_rupture_model_saved_before_words_still_reads_features_alone():
+    rows, y, groups = _separable()
+    model = fit_rupture_model(rows, y, groups)
+    del model.words  # as a model saved before the field existed loads
+    assert not model.reads_words
+    assert model.probability(rows).shape == (len(rows),)
+
+
 def test_rupture_flag_comes_from_the_model_and_works_on_a_first_session():
     rows, y, groups = _separable()
     model = fit_rupture_model(rows, y, groups)
@@ -122,6 +156,23 @@ def test_rupture_probabilities_in_one_call_match_each_session_alone():
             row = rupture_features(scored[estimate.session_id], estimate, history)
             assert batched[estimate.session_id] == pytest.approx(float(model.probability(row)[0]))
     assert batched["c-1-s2"] > batched["c-2-s1"]  # strain and a drop against neither
+
+
+def test_rupture_probabilities_pass_each_session_its_own_words():
+    rows, y, groups, texts = _worded()
+    model = fit_rupture_model(rows, y, groups, texts=texts)
+    estimates = [_estimate(i, 4.0) for i in range(2)]
+    scored = _scored(estimates)
+    said = {"c-1-s0": texts[1], "c-1-s1": texts[0]}  # a rupture's wording, then a calm one
+    for sid, pairs in scored.items():
+        scored[sid] = [(p.model_copy(update={"text": said[sid]}), s) for p, s in pairs]
+    batched = rupture_probabilities([estimates], scored, model)
+    for i, estimate in enumerate(estimates):
+        pairs = scored[estimate.session_id]
+        row = rupture_features(pairs, estimate, [e.overall for e in estimates[:i]])
+        alone = model.probability(row, [session_words(pairs)])[0]
+        assert batched[estimate.session_id] == pytest.approx(float(alone))
+    assert batched["c-1-s0"] > batched["c-1-s1"]
 
 
 def test_rupture_budget_weights_a_labeled_set_to_a_caseload():

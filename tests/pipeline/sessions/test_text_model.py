@@ -5,7 +5,12 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.model.artifacts import load_skops, save_skops
-from pipeline.sessions.text_model import SessionTextModel, session_text, with_text_scores
+from pipeline.sessions.text_model import (
+    SessionTextModel,
+    SessionWordsClassifier,
+    session_text,
+    with_text_scores,
+)
 
 GOOD = ["you reflected her worry gently", "we agreed on the goal together", "warm open question"]
 POOR = ["told him to stop drinking now", "lectured about the rules again", "warned her sternly"]
@@ -112,3 +117,16 @@ def test_text_model_cross_fitted_keeps_a_target_without_a_model_constant():
     # In every fold alike, not each fold's own mean (noise the estimator would scale up).
     assert np.ptp(crossed[transcript, 0]) == 0
     assert crossed[transcript, 0][0] == model.predict(texts[:1], kinds[:1])[0, 0]
+
+
+def test_text_model_words_classifier_overfits_saves_loads_and_predicts_the_same(tmp_path: Path):
+    texts, y, kinds, _ = _sessions()
+    transcripts = kinds == "transcript"
+    labels = (y[transcripts, 3] > 3).astype(int)
+    model = SessionWordsClassifier().fit(texts[transcripts], labels)
+    probabilities = model.predict_proba(texts[transcripts])[:, 1]
+    assert ((probabilities > 0.5) == (labels == 1)).all()
+    assert (model.predict(texts[transcripts]) == labels).all()
+    save_skops(model, tmp_path / "words.skops")
+    loaded = load_skops(tmp_path / "words.skops")
+    np.testing.assert_allclose(loaded.predict_proba(texts[transcripts])[:, 1], probabilities)

@@ -32,8 +32,10 @@ def test_train_rupture_writes_a_folder_that_flags_the_same_after_reload(
     assert AllianceModel.load(tiny_model_dir, tiny_config.encoder).rupture is None
     data = labeled_rows(loaded, tiny_config, NOTE_SESSIONS, NOTE_SESSION_LABELS)
     again = AllianceModel.load(out, tiny_config.encoder).rupture
+    assert loaded.rupture.reads_words  # the fixtures are synthetic: the words are read
     np.testing.assert_allclose(
-        loaded.rupture.probability(data["rows"]), again.probability(data["rows"])
+        loaded.rupture.probability(data["rows"], data["text"]),
+        again.probability(data["rows"], data["text"]),
     )
     assert loaded.rupture.threshold == pytest.approx(report["threshold"], abs=1e-4)
 
@@ -69,3 +71,18 @@ def test_train_rupture_candidate_without_corpora_is_not_fitted_in_sample(
     result = fit_candidate_rupture(folder, tiny_config, None)
     assert not result["fitted"] and "--data" in result["reason"]
     assert not (folder / RUPTURE_FILE).exists()
+
+
+def test_train_rupture_card_replaces_an_earlier_rupture_section():
+    from pipeline.training.rupture import _without_rupture_section
+
+    card = [
+        "# Model card\n",
+        "## Rupture model (`rupture_model.skops`)\n",
+        "old figures\n",
+        "## Beside the plain fine-tune\n",
+        "table\n",
+    ]
+    assert _without_rupture_section(card) == [card[0], *card[3:]]
+    assert _without_rupture_section(card[:3]) == card[:1]
+    assert _without_rupture_section(card[3:]) == card[3:]
