@@ -213,14 +213,17 @@ def _repair_reason(
     at_rupture: float,
     baseline: float,
     rule: RepairRule,
+    low_line: float,
 ) -> str | None:
     """Why a session after a rupture reads as its repair, or None.
 
-    Either the estimate is back near the pre-rupture level, or the session names and works
-    through the strain in ``named`` passages (the clinician owning it, going back to last
-    session) while the client re-engages: the estimate is up on the rupture session's.
+    Either the estimate is back near the pre-rupture level, and not itself low (a client whose
+    alliance was low before the rupture is not repaired by getting back there), or the session
+    names and works through the strain in ``named`` passages (the clinician owning it, going
+    back to last session) while the client re-engages: the estimate is up on the rupture
+    session's.
     """
-    if estimate.overall >= baseline - rule.tolerance:
+    if estimate.overall >= max(baseline - rule.tolerance, low_line):
         return (
             f"Overall estimate {estimate.overall:.2f} is back near the pre-rupture level of "
             f"{baseline:.2f}, with no new rupture: the earlier strain looks repaired."
@@ -307,7 +310,12 @@ def client_flags(
             continue
         named = _repair_passages(pairs)
         repair = _repair_reason(
-            estimate, len(named), overall[rupture_at], rupture_baseline, rules.repair
+            estimate,
+            len(named),
+            overall[rupture_at],
+            rupture_baseline,
+            rules.repair,
+            rules.low_alliance.threshold if clinic.low_line is None else clinic.low_line,
         )
         if repair is not None:
             flags.append(_flag(estimate, "REPAIR", "info", repair, named[:3]))

@@ -95,6 +95,20 @@ def test_flags_staying_low_after_a_rupture_is_not_a_second_rupture():
     assert [f.session_id for f in flags if f.code == "REPAIR"] == ["c-1-s5"]
 
 
+def test_flags_getting_back_to_a_low_alliance_is_not_a_repair():
+    """A client low before the rupture who returns to that low level is not repaired (fixture
+    c-04's s-024 carried LOW_ALLIANCE and REPAIR at once); against a clinic whose low line is
+    below them, the same return is a repair."""
+    estimates = [_estimate(i, v) for i, v in enumerate([2.6, 2.7, 2.6, 2.0, 2.6])]
+    scored = _scored(estimates, {"c-1-s3": 0.9})
+    fixed = compute_flags(estimates, scored, {}, RULES)  # the line is 3.6: 2.6 is low
+    assert [f.session_id for f in fixed if f.code == "RUPTURE"] == ["c-1-s3"]
+    assert "c-1-s4" in [f.session_id for f in fixed if f.code == "LOW_ALLIANCE"]
+    assert not [f for f in fixed if f.code == "REPAIR"]
+    lower = compute_flags(estimates, scored, {}, RULES, Clinic(low_line=2.5))
+    assert [f.session_id for f in lower if f.code == "REPAIR"] == ["c-1-s4"]
+
+
 def test_flags_low_alliance_is_relative_to_the_clinic():
     from pipeline.sessions.flags import low_alliance_line
 
