@@ -151,10 +151,11 @@ def rupture_probabilities(
             pairs = [(p, s) for p, s in scored.get(estimate.session_id, []) if s is not None]
             ids.append(estimate.session_id)
             rows.append(rupture_features(pairs, estimate, overall[:i]))
-            texts.append(session_words(pairs))
+            if rupture.reads_words:
+                texts.append(session_words(pairs))
     if not rows:
         return {}
-    probabilities = rupture.probability(np.vstack(rows), texts)
+    probabilities = rupture.probability(np.vstack(rows), texts or None)
     return dict(zip(ids, probabilities.tolist(), strict=True))
 
 
@@ -250,6 +251,10 @@ class Clinic:
     rupture: RuptureModel | None = None
     low_line: float | None = None
 
+    def low_line_or(self, rule: LowAllianceRule) -> float:
+        """The line below which a session is low: the clinic's, else the rule's fixed one."""
+        return rule.threshold if self.low_line is None else self.low_line
+
 
 def client_flags(
     estimates: Sequence[SessionEstimate],
@@ -266,6 +271,7 @@ def client_flags(
         probabilities = rupture_probabilities([estimates], scored, rupture)
     flags: list[Flag] = []
     overall = np.array([e.overall for e in estimates])
+    low_line = clinic.low_line_or(rules.low_alliance)
     rupture_baseline: float | None = None
     rupture_at = -1
     for i, estimate in enumerate(estimates):
@@ -315,12 +321,12 @@ def client_flags(
             overall[rupture_at],
             rupture_baseline,
             rules.repair,
-            rules.low_alliance.threshold if clinic.low_line is None else clinic.low_line,
+            low_line,
         )
         if repair is not None:
             flags.append(_flag(estimate, "REPAIR", "info", repair, named[:3]))
             rupture_baseline = None
-    flags += _sustained_low(estimates, rules.low_alliance, clinic.low_line)
+    flags += _sustained_low(estimates, rules.low_alliance, low_line)
     flags += _no_goal_talk(estimates, scored, rules.no_goal_talk)
     flags += _low_empathy(estimates, features, rules.low_empathy)
     return flags
@@ -345,9 +351,8 @@ def _runs(
 
 
 def _sustained_low(
-    estimates: Sequence[SessionEstimate], rule: LowAllianceRule, line: float | None
+    estimates: Sequence[SessionEstimate], rule: LowAllianceRule, line: float
 ) -> list[Flag]:
-    line = rule.threshold if line is None else line
     share = f"the lowest {rule.clinic_quantile:.0%} of this clinic's sessions"
     where = share if line != rule.threshold else f"{line:.2f}"
     return _runs(

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.schemas import Passage, PassageScores, SessionEstimate
+from pipeline.sessions.text_model import SessionWordsClassifier
 
 RUPTURE_FILE = "rupture_model.skops"
 
@@ -94,7 +95,6 @@ FEATURE_NAMES = (
     "drop",
     "has_history",
 )
-WORDS_FEATURE = "session_words"  # the words' probability, after FEATURE_NAMES (when fitted)
 STRAIN_PASSAGE = 0.5  # a passage at or above this strain probability counts as a strain passage
 
 
@@ -174,8 +174,8 @@ class RuptureModel:
         threshold: Probability at or above which a session is flagged ``RUPTURE``.
         feature_names: The features it was fitted on, in order (checked on load).
         metrics: What the fit measured (cross-validated on the training sessions).
-        words: The words classifier whose probability is the last feature
-            (:data:`WORDS_FEATURE`); None for a model fitted on the features alone.
+        words: The words classifier whose probability follows :data:`FEATURE_NAMES` as
+            the last column; None for a model fitted on the features alone.
     """
 
     classifier: object
@@ -293,8 +293,6 @@ def fit_rupture_model(
         }
     if words is None:
         return RuptureModel(make(penalty).fit(x, y), threshold, FEATURE_NAMES, metrics)
-    from pipeline.sessions.text_model import SessionWordsClassifier
-
     metrics["reads_words"] = True
     x_all = np.column_stack([x, cross_fitted_words(words, y, g, folds)])
     return RuptureModel(
@@ -309,8 +307,6 @@ def fit_rupture_model(
 def words_probability(texts: np.ndarray, labels: np.ndarray, new: np.ndarray) -> np.ndarray:
     """The words classifier fitted on ``texts`` scoring ``new`` (the rupture share when the
     texts hold one class only)."""
-    from pipeline.sessions.text_model import SessionWordsClassifier
-
     if len(set(labels.tolist())) < 2:
         return np.full(len(new), float(labels.mean()))
     return SessionWordsClassifier().fit(texts, labels).predict_proba(list(new))[:, 1]

@@ -328,9 +328,9 @@ def _without_rupture_section(lines: list[str]) -> list[str]:
     """The card's lines without an earlier rupture model's section (a refit replaces it, so
     the card never describes two models)."""
     heading = f"## Rupture model (`{RUPTURE_FILE}`)"
-    if not any(line.startswith(heading) for line in lines):
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:
         return lines
-    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     return lines[:start] + lines[end:]
 
