@@ -28,7 +28,7 @@ from pipeline.sessions.estimator import estimate_sessions, session_row
 from pipeline.sessions.features import SIGNAL_NAMES, pooled_vectors, session_vector
 from pipeline.sessions.flags import Clinic, compute_flags, load_flag_rules, low_alliance_line
 from pipeline.sessions.structure import session_structure
-from pipeline.sessions.text_model import session_text
+from pipeline.sessions.text_model import client_text, session_text, text_scores
 from pipeline.store.core import Store
 
 
@@ -159,11 +159,13 @@ def _text_scores(
     if model.text_model is None:  # loaded only for an estimator that reads text scores
         return None
     ids = list(classified)
-    texts = [
-        session_text([(p.speaker, p.text) for p, _ in classified[sid].pairs], kinds[sid])
-        for sid in ids
-    ]
-    scores = model.text_model.predict(texts, [kinds[sid] for sid in ids])
+    items = {sid: [(p.speaker, p.text) for p, _ in classified[sid].pairs] for sid in ids}
+    scores = text_scores(
+        model.text_model,
+        [session_text(items[sid], kinds[sid]) for sid in ids],
+        [client_text(items[sid], kinds[sid]) for sid in ids],
+        [kinds[sid] for sid in ids],
+    )
     return dict(zip(ids, scores))
 
 

@@ -43,7 +43,7 @@ MIN_RATED = 8  # sessions a target needs before it gets a model of its own
 # text scores, against 0.72 with the pooled vectors too), while cross-validation within the
 # training writers could not tell the two apart (0.53 and 0.51) and picked the worse.
 FEATURE_SETS = ("named", "all")
-TEXT_FEATURE_SETS = ("all", "all+text")
+TEXT_FEATURE_SETS = ("all", "all+text", "stacked")
 
 
 def _mean_within(predicted: np.ndarray, truth: np.ndarray, strata: np.ndarray) -> float:
@@ -64,8 +64,75 @@ def _mean_within(predicted: np.ndarray, truth: np.ndarray, strata: np.ndarray) -
     return float(np.average(values, weights=weights)) if values else -np.inf
 
 
+def _folds(n: int, groups, folds: int, random_state: int) -> list:
+    """Cross-validation folds of n rows: grouped when some group holds two rows, else shuffled."""
+    if groups is not None and len(set(np.asarray(groups).tolist())) < n:
+        groups = np.asarray(groups)
+        return list(
+            GroupKFold(n_splits=min(folds, len(set(groups.tolist())))).split(groups, groups=groups)
+        )
+    return list(
+        KFold(n_splits=min(folds, n), shuffle=True, random_state=random_state).split(np.zeros(n))
+    )
+
+
 def _ridge(alphas) -> object:
     return make_pipeline(StandardScaler(), RidgeCV(alphas=np.asarray(alphas, dtype=float)))
+
+
+class StackedRidge(RegressorMixin, BaseEstimator):
+    """A ridge over the session rows, then a small linear model over its estimate and the text
+    scores (the last ``n_text`` columns).
+
+    Appended to ~800 row columns, a handful of text scores are shrunk with everything else, so a
+    strong text score (a chat seeker's own words about the help) moves the estimate little.
+    Stacked, the text scores weigh as much as the whole row model does, by what they add: the
+    second stage learns from the row ridge's out-of-fold estimates, so it trusts that ridge as
+    far as it holds on sessions it never saw.
+
+    Args:
+        alphas: Penalties of the row ridge (internal cross-validation).
+        n_text: Text-score columns at the end of ``X``.
+        folds: Folds of the out-of-fold row estimates.
+        random_state: Seed of the folds.
+    """
+
+    def __init__(self, alphas=(0.1, 1.0, 10.0, 100.0), n_text=1, folds=5, random_state=0):
+        self.alphas = alphas
+        self.n_text = n_text
+        self.folds = folds
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Fit both stages.
+
+        Args:
+            X: (n, d) session rows, the text scores last.
+            y: (n,) ratings.
+            sample_weight: Optional (n,) weights of both stages.
+            groups: Optional (n,) client ids: the out-of-fold row estimates never come from a
+                ridge that saw the client's other sessions (which would make them look better
+                than they are on a new client, and the second stage would trust them too much).
+        """
+        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+        weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+        rows, text = X[:, : -self.n_text], X[:, -self.n_text :]
+        out_of_fold = np.zeros(len(y))
+        for train, held in _folds(len(y), groups, self.folds, self.random_state):
+            part = _ridge(self.alphas).fit(
+                rows[train], y[train], ridgecv__sample_weight=weights[train]
+            )
+            out_of_fold[held] = part.predict(rows[held])
+        self.rows_ = _ridge(self.alphas).fit(rows, y, ridgecv__sample_weight=weights)
+        self.second_ = _ridge(self.alphas).fit(
+            np.column_stack([out_of_fold, text]), y, ridgecv__sample_weight=weights
+        )
+        return self
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=float)
+        first = self.rows_.predict(X[:, : -self.n_text])
+        return self.second_.predict(np.column_stack([first, X[:, -self.n_text :]]))
 
 
 class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
@@ -143,7 +210,8 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
         base = width - self.n_text
         named = base if self.n_named is None else min(self.n_named, base)
         columns = np.arange(named if feature_set.startswith("named") else base)
-        return np.concatenate([columns, text]) if feature_set.endswith("+text") else columns
+        reads_text = feature_set.endswith("+text") or feature_set == "stacked"
+        return np.concatenate([columns, text]) if reads_text else columns
 
     def fit(self, X, y, sample_weight=None, groups=None, strata=None):
         """Fit each target on its rated rows: a shared model, and one per kind with enough.
@@ -201,9 +269,10 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
                     X[rows], y[rows, column], weights[rows], groups[rows], strata[rows]
                 )
                 columns = self._columns_of(feature_set, X.shape[1])
-                own.append(
-                    (columns, self._fit_target(X[rows][:, columns], y[rows, column], weights[rows]))
+                fitted = self._fit_target(
+                    X[rows][:, columns], y[rows, column], weights[rows], feature_set, groups[rows]
                 )
+                own.append((columns, fitted))
                 chosen.append(feature_set)
             self.kind_models_[kind] = own
             self.kind_features_[kind] = chosen
@@ -220,32 +289,46 @@ class SessionAllianceEstimator(RegressorMixin, BaseEstimator):
         ratings) are not one scale, and a pooled ranking would reward telling sources apart;
         each source's ranking weighs by its size (:func:`_mean_within`).
         """
-        n_folds = min(self.folds, len(set(groups.tolist())))
-        if len(set(groups.tolist())) < len(groups):
-            splitter = GroupKFold(n_splits=n_folds)
-        else:
-            splitter = KFold(n_splits=n_folds, shuffle=True, random_state=self.random_state)
-        folds = list(splitter.split(X, y, groups))
+        folds = _folds(len(y), groups, self.folds, self.random_state)
         scores = {}
         for feature_set in self._feature_sets():
             columns = self._columns_of(feature_set, X.shape[1])
             predicted = np.zeros(len(y))
             for train, held in folds:
-                model = _ridge(self.alphas).fit(
-                    X[train][:, columns], y[train], ridgecv__sample_weight=weights[train]
+                model = self._model(feature_set).fit(
+                    X[train][:, columns],
+                    y[train],
+                    **self._fit_args(feature_set, weights[train], groups[train]),
                 )
                 predicted[held] = model.predict(X[held][:, columns])
             scores[feature_set] = _mean_within(predicted, y, strata)
         return max(scores, key=lambda name: scores[name])
 
-    def _fit_target(self, X, y, weights) -> SplitConformalRegressor:
+    def _model(self, feature_set: str):
+        if feature_set == "stacked":
+            return StackedRidge(self.alphas, self.n_text, self.folds, self.random_state)
+        return _ridge(self.alphas)
+
+    @staticmethod
+    def _fit_args(feature_set: str, weights: np.ndarray, groups: np.ndarray | None) -> dict:
+        """``fit``'s weight (and, stacked, group) arguments of a feature set's model."""
+        if feature_set == "stacked":
+            return {"sample_weight": weights, "groups": groups}
+        return {"ridgecv__sample_weight": weights}
+
+    def _fit_target(
+        self, X, y, weights, feature_set: str = "all", groups=None
+    ) -> SplitConformalRegressor:
         # Split conformal needs at least 1 / (1 - coverage) calibration rows.
         minimum = int(np.ceil(1 / (1 - self.coverage)))
         n_cal = min(len(y) - 2, max(minimum, round(len(y) * self.calibration_fraction)))
-        X_fit, X_cal, y_fit, y_cal, w_fit, _ = train_test_split(
-            X, y, weights, test_size=n_cal, random_state=self.random_state
+        groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+        X_fit, X_cal, y_fit, y_cal, w_fit, _, g_fit, _ = train_test_split(
+            X, y, weights, groups, test_size=n_cal, random_state=self.random_state
         )
-        base = _ridge(self.alphas).fit(X_fit, y_fit, ridgecv__sample_weight=w_fit)
+        base = self._model(feature_set).fit(
+            X_fit, y_fit, **self._fit_args(feature_set, w_fit, g_fit)
+        )
         conformal = SplitConformalRegressor(base, confidence_level=self.coverage, prefit=True)
         return conformal.conformalize(X_cal, y_cal)
 

@@ -190,8 +190,8 @@ Encoder: {metadata["encoder"]["name"]} (sha256 `{metadata["encoder"]["sha256"]}`
 target on pooled passage signals and vectors, sources weighted equally, with MAPIE
 split-conformal 80% intervals; each kind of text (note, therapy transcript, peer-support chat)
 with enough ratings of a target has a model of its own, with its features (with or without
-the text model's scores; without them, the named signals alone or with the pooled vectors)
-chosen by cross-validation: {_kind_text(metadata)}.
+the text model's scores, appended or stacked; without them, the named signals alone or with the
+pooled vectors) chosen by cross-validation: {_kind_text(metadata)}.
 
 ## Intended use
 Research and clinical *supervision support*: point supervisors at sessions where the working
@@ -211,8 +211,8 @@ Splits are made by conversation / transcript / seeker post / note (`split_of`, a
 quality (`stratified_splits`), so both held-out splits hold low-quality transcripts. Passages per split and source: {training.get("passages", "")}.
 Session estimator: {sessions}. The test split is never used in training or model selection.
 The text model (`session_text_model.skops`) holds word and word-pair vocabularies (up to
-5,000 per kind of text) read off ESConv supporter turns, AnnoMI therapist turns and the
-synthetic labeled note sessions, with their weights: corpus-derived, under the same licenses.
+5,000 per kind of text and view) read off ESConv supporter and seeker turns, AnnoMI therapist
+and client turns and the synthetic labeled note sessions, with their weights: corpus-derived, under the same licenses.
 Label mapping and its weaknesses: `configs/labels.yaml`; note labeling guidelines:
 `docs/labeling.md`.
 {_history(training)}

@@ -27,7 +27,10 @@ from pipeline.sessions.text_model import (
     TEXT_FILE,
     TEXT_SIGNALS,
     SessionTextModel,
+    client_keys,
+    client_text,
     session_text,
+    text_scores,
     with_text_scores,
 )
 from pipeline.training.corpora import read_session_targets
@@ -111,6 +114,8 @@ class RatedSessions:
         kinds: The kind of text (``note``, ``transcript``, ``chat``).
         texts: The session's own words (:func:`pipeline.sessions.text_model.session_text`),
             for the text model and the text baseline.
+        client_texts: The client's turns of a transcript or chat (empty for a note;
+            :func:`pipeline.sessions.text_model.client_text`), for the text model.
     """
 
     X: np.ndarray
@@ -121,6 +126,7 @@ class RatedSessions:
     ids: np.ndarray
     kinds: np.ndarray
     texts: np.ndarray
+    client_texts: np.ndarray
 
     def select(self, mask: np.ndarray) -> RatedSessions:
         return RatedSessions(
@@ -132,6 +138,7 @@ class RatedSessions:
             self.ids[mask],
             self.kinds[mask],
             self.texts[mask],
+            self.client_texts[mask],
         )
 
     @property
@@ -176,6 +183,7 @@ def rated_sessions(
     ids = [s.group for s in corpus]
     kinds = [SOURCE_KINDS.get(s.source, "transcript") for s in corpus]
     texts = [session_text(s.turns, kind) for s, kind in zip(corpus, kinds)]
+    client_texts = [client_text(s.turns, kind) for s, kind in zip(corpus, kinds)]
     note_files = (NOTE_SESSIONS, NOTE_SESSION_LABELS) if note_sessions is None else note_sessions
     if note_files:
         rated = read_session_labels(note_files[1])
@@ -192,7 +200,9 @@ def rated_sessions(
             ids.append(session.session_id)
             pairs = classified[session.session_id].pairs
             kinds.append(session.kind)
-            texts.append(session_text([(p.speaker, p.text) for p, _ in pairs], session.kind))
+            items = [(p.speaker, p.text) for p, _ in pairs]
+            texts.append(session_text(items, session.kind))
+            client_texts.append(client_text(items, session.kind))
     return RatedSessions(
         np.vstack(X),
         np.asarray(y, dtype=float).reshape(-1, len(TARGETS)),
@@ -202,6 +212,7 @@ def rated_sessions(
         np.asarray(ids),
         np.asarray(kinds),
         np.asarray(texts, dtype=object),
+        np.asarray(client_texts, dtype=object),
     )
 
 
@@ -230,7 +241,9 @@ class SessionModels:
 
     def inputs(self, rated: RatedSessions) -> np.ndarray:
         """The estimator's input for ``rated``'s sessions (rows, then text scores)."""
-        return with_text_scores(rated.X, self.text_model, rated.texts, rated.kinds)
+        return with_text_scores(
+            rated.X, self.text_model, rated.texts, rated.client_texts, rated.kinds
+        )
 
     def predict(self, rated: RatedSessions) -> np.ndarray:
         return self.estimator.predict(self.inputs(rated))
@@ -249,18 +262,37 @@ def text_learners(rated: RatedSessions) -> np.ndarray:
     return ~((rated.kinds == "transcript") & (rated.sources == NOTE_SOURCE))
 
 
-def fit_on(rated: RatedSessions, seed: int = 0) -> SessionModels:
-    """The text model and the estimator fitted on ``rated``'s sessions, sources balanced,
-    folds grouped. The estimator learns from cross-fitted text scores (:meth:`SessionTextModel.
-    cross_fitted`), so it trusts them as far as they hold on sessions the text model never saw.
+def fit_text_model(rated: RatedSessions) -> tuple[SessionTextModel, np.ndarray]:
+    """The text model over both views of ``rated``'s sessions, and their text scores: cross-
+    fitted (:meth:`SessionTextModel.cross_fitted`) for the sessions it learned from.
+
+    The session text view learns from :func:`text_learners`; the client view from every
+    transcript and chat, the labeled transcripts included (there, client words and client
+    ratings agree in kind).
     """
     learn = text_learners(rated)
-    texts, y, kinds = rated.texts[learn], rated.y[learn], rated.kinds[learn]
-    text_model = SessionTextModel().fit(texts, y, kinds, rated.sources[learn])
-    scores = text_model.predict(rated.texts, rated.kinds)
-    scores[learn] = text_model.cross_fitted(
-        texts, y, kinds, rated.groups[learn], rated.sources[learn]
-    )
+    chats = rated.kinds != "note"
+    n_learn = int(learn.sum())
+    texts = np.concatenate([rated.texts[learn], rated.client_texts[chats]])
+    keys = np.concatenate([rated.kinds[learn], client_keys(rated.kinds[chats])])
+    y = np.vstack([rated.y[learn], rated.y[chats]])
+    groups = np.concatenate([rated.groups[learn], rated.groups[chats]])
+    strata = np.concatenate([rated.sources[learn], rated.sources[chats]])
+    text_model = SessionTextModel(client_view=True).fit(texts, y, keys, strata)
+    scores = text_scores(text_model, rated.texts, rated.client_texts, rated.kinds)
+    fitted = text_model.cross_fitted(texts, y, keys, groups, strata)
+    n_view = len(TARGETS)
+    scores[learn, :n_view] = fitted[:n_learn]
+    scores[chats, n_view:] = fitted[n_learn:]
+    return text_model, scores
+
+
+def fit_on(rated: RatedSessions, seed: int = 0) -> SessionModels:
+    """The text model and the estimator fitted on ``rated``'s sessions, sources balanced,
+    folds grouped. The estimator learns from cross-fitted text scores (:func:`fit_text_model`),
+    so it trusts them as far as they hold on sessions the text model never saw.
+    """
+    text_model, scores = fit_text_model(rated)
     estimator = SessionAllianceEstimator(random_state=seed, n_text=len(TEXT_SIGNALS)).fit(
         np.hstack([rated.X, scores]),
         rated.y,

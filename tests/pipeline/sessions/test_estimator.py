@@ -169,5 +169,40 @@ def test_aggregate_feature_sets_place_the_text_columns_last():
     assert estimator._columns_of("named+text", 8).tolist() == [0, 1, 2, 6, 7]
     assert estimator._columns_of("all+text", 8).tolist() == list(range(8))
     assert estimator._columns_of("all", 8).tolist() == [0, 1, 2, 3, 4, 5]
+    assert estimator._columns_of("stacked", 8).tolist() == list(range(8))
     assert SessionAllianceEstimator()._feature_sets() == ("named", "all")  # no text columns
-    assert estimator._feature_sets() == ("all", "all+text")
+    assert estimator._feature_sets() == ("all", "all+text", "stacked")
+
+
+def test_aggregate_stacked_trusts_a_strong_text_score_that_a_wide_ridge_shrinks():
+    # 400 noise columns and one weak signal column: a ridge over all of them with the text
+    # score appended shrinks the score with the rest; stacked, it weighs it as one of two.
+    rng = np.random.default_rng(3)
+    n = 160
+    signal, hidden = rng.normal(size=n), rng.normal(size=n)
+    y = (3 + 0.3 * signal + 0.6 * hidden).clip(1, 5)
+    rows = np.column_stack([signal, rng.normal(size=(n, 400))])
+    X = np.column_stack([rows, hidden + 0.3 * rng.normal(size=n)])
+    train, held = np.arange(120), np.arange(120, n)
+    errors = {}
+    for feature_set in ("all+text", "stacked"):
+        estimator = SessionAllianceEstimator(kind_columns=None, n_text=1)
+        model = estimator._model(feature_set).fit(
+            X[train], y[train], **estimator._fit_args(feature_set, np.ones(120), None)
+        )
+        errors[feature_set] = np.abs(model.predict(X[held]) - y[held]).mean()
+    assert errors["stacked"] < errors["all+text"] - 0.05
+
+
+def test_aggregate_stacked_overfit_save_load_same_predictions(tmp_path: Path):
+    from pipeline.sessions.estimator import StackedRidge
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 6))
+    y = 3 + X[:, 0] + X[:, -1]
+    model = StackedRidge(alphas=(0.01,), n_text=1).fit(X, y)
+    # Not exact: the second stage learns from out-of-fold estimates, noisier than the final ones.
+    assert np.abs(model.predict(X) - y).mean() < 0.15 * y.std()
+    assert np.abs(model.second_[-1].coef_).min() > 0.5  # both stages carry the rating
+    save_skops(model, tmp_path / "s.skops")
+    np.testing.assert_array_equal(load_skops(tmp_path / "s.skops").predict(X), model.predict(X))

@@ -8,7 +8,10 @@ from pipeline.model.artifacts import load_skops, save_skops
 from pipeline.sessions.text_model import (
     SessionTextModel,
     SessionWordsClassifier,
+    client_keys,
+    client_text,
     session_text,
+    text_scores,
     with_text_scores,
 )
 
@@ -44,6 +47,37 @@ def test_text_model_session_text_keeps_notes_whole_and_clinician_turns():
     assert session_text(items, "note") == "How was the week? Awful. Awful."
 
 
+def test_text_model_client_text_is_the_clients_turns_and_nothing_of_a_note():
+    items = [("clinician", "How was the week?"), ("client", "Awful."), ("client", "Truly.")]
+    assert client_text(items, "chat") == "Awful. Truly."
+    assert client_text(items, "transcript") == "Awful. Truly."
+    assert client_text(items, "note") == ""
+    assert client_keys(["chat", "note"]) == ["chat/client", "note/client"]
+
+
+def test_text_model_client_view_scores_the_clients_words_in_four_more_columns():
+    # The clinician's words are the same in every chat; only the client's tell the rating.
+    rng = np.random.default_rng(2)
+    clinician = np.array(["how did that feel for you"] * 80, dtype=object)
+    good = np.arange(80) % 2 == 0
+    client = np.array(
+        [" ".join(rng.choice(["that really helps", "thank you so much"] if g else
+                             ["this is not helping", "you do not get it"], size=2)) for g in good],
+        dtype=object,
+    )  # fmt: skip
+    y = np.where(good, 4.5, 2.0)[:, None].repeat(4, 1)
+    kinds = np.array(["chat"] * 80)
+    texts = np.concatenate([clinician, client])
+    keys = np.concatenate([kinds, client_keys(kinds)])
+    model = SessionTextModel(min_rated=20, client_view=True).fit(texts, np.vstack([y, y]), keys)
+    scores = text_scores(model, clinician, client, kinds)
+    assert scores.shape == (80, 8)
+    assert np.ptp(scores[:, 1]) < 1e-9  # the clinician view cannot tell the chats apart
+    assert scores[good, 5].min() > scores[~good, 5].max()  # the client view can
+    blind = SessionTextModel(min_rated=20).fit(clinician, y, kinds)
+    assert text_scores(blind, clinician, client, kinds).shape == (80, 4)  # an older folder's
+
+
 def test_text_model_learns_a_kind_whose_ratings_follow_its_words():
     texts, y, kinds, groups = _sessions()
     model = SessionTextModel(min_rated=20).fit(texts, y, kinds)
@@ -74,9 +108,9 @@ def test_text_model_overfit_save_load_same_predictions(tmp_path: Path):
     loaded = load_skops(tmp_path / "text.skops")
     np.testing.assert_allclose(loaded.predict(texts, kinds), model.predict(texts, kinds))
     rows = np.zeros((len(texts), 2))
-    augmented = with_text_scores(rows, loaded, texts, kinds)
+    augmented = with_text_scores(rows, loaded, texts, texts, kinds)
     assert augmented.shape == (len(texts), 6)
-    assert with_text_scores(rows, None, texts, kinds) is rows
+    assert with_text_scores(rows, None, texts, texts, kinds) is rows
 
 
 def test_text_model_ranks_within_each_source_when_given_the_sources():

@@ -135,5 +135,6 @@ def test_sessions_text_model_learns_from_every_source_but_the_labeled_transcript
     rated = RatedSessions(
         np.zeros((n, 2)), np.full((n, 4), 3.0), sources, np.array(["train"] * n),
         np.arange(n), np.arange(n), kinds, np.array(["words"] * n, dtype=object),
+        np.array(["client words"] * n, dtype=object),
     )  # fmt: skip
     assert text_learners(rated).tolist() == [True, False, True, True]
