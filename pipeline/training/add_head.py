@@ -222,6 +222,8 @@ def _write_folder(
     metadata["parent"] = {"version": manifest.get("version"), "git_sha": manifest.get("git_sha")}
     metadata["version"] = version or out_dir.name
     metadata["git_sha"] = git_sha()
+    # The comparison scored the parent's passage model; this folder's heads differ.
+    metadata.pop("finetune_baseline", None)
     metadata.setdefault("added_heads", {})[head] = report
     metadata.setdefault("metrics", {})
     write_model_card(out_dir, metadata)

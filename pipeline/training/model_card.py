@@ -248,6 +248,8 @@ report shows evidence passages so a person can check every flag.
 
 Training wall time: {training["wall_time_s"]} s on {training["machine"]}.
 """
+    if metadata.get("finetune_baseline"):  # kept by refits that keep the passage model
+        text = text.rstrip("\n") + finetune_section(metadata["finetune_baseline"])
     path = folder / "MODEL_CARD.md"
     path.write_text(text, encoding="utf-8")
     return path

@@ -53,3 +53,16 @@ def test_model_card_attach_finetune_baseline_keeps_a_section_written_after_it(
     text = card.read_text()
     assert "## Rupture model" in text and "Kept." in text and text.count(FINETUNE_HEADING) == 1
     assert "0.610" not in text and text.rstrip().endswith("0.72 |")
+
+
+def test_model_card_rewritten_by_a_refit_keeps_the_finetune_section(tmp_path: Path):
+    from pipeline.training.model_card import write_model_card
+
+    # What train-sessions and train-rupture do: a new card from the manifest they carry over.
+    shipped = json.loads(Path("models/default/manifest.json").read_text())
+    metadata = {k: v for k, v in shipped.items() if k != "files"}
+    metadata["finetune_baseline"] = _results(shipped["version"], 0.61)
+    card = write_model_card(tmp_path, metadata).read_text()
+    assert card.count(FINETUNE_HEADING) == 1 and "0.610 [0.56, 0.66]" in card
+    del metadata["finetune_baseline"]
+    assert FINETUNE_HEADING not in write_model_card(tmp_path, metadata).read_text()
