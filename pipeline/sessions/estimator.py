@@ -66,11 +66,9 @@ def _mean_within(predicted: np.ndarray, truth: np.ndarray, strata: np.ndarray) -
 
 def _folds(n: int, groups, folds: int, random_state: int) -> list:
     """Cross-validation folds of n rows: grouped when some group holds two rows, else shuffled."""
-    if groups is not None and len(set(np.asarray(groups).tolist())) < n:
-        groups = np.asarray(groups)
-        return list(
-            GroupKFold(n_splits=min(folds, len(set(groups.tolist())))).split(groups, groups=groups)
-        )
+    distinct = 0 if groups is None else len(set(np.asarray(groups).tolist()))
+    if 0 < distinct < n:
+        return list(GroupKFold(n_splits=min(folds, distinct)).split(groups, groups=groups))
     return list(
         KFold(n_splits=min(folds, n), shuffle=True, random_state=random_state).split(np.zeros(n))
     )

@@ -33,11 +33,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import GroupKFold
 
-TEXT_TARGETS = ("task", "bond", "goal", "overall")
+from pipeline.sessions.estimator import TARGETS
+
 CLIENT_VIEW = "/client"  # appended to a kind: the key of its client-turn vocabulary and models
 TEXT_SIGNALS = (
-    *(f"text_{target}" for target in TEXT_TARGETS),
-    *(f"client_text_{target}" for target in TEXT_TARGETS),
+    *(f"text_{target}" for target in TARGETS),
+    *(f"client_text_{target}" for target in TARGETS),
 )
 TEXT_FILE = "session_text_model.skops"
 
