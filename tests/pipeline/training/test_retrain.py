@@ -134,7 +134,7 @@ def test_retrain_flow_writes_a_verified_transformer_candidate(retrained):
     }
     figures = result["scores"]["candidate_sessions"]
     assert -1 <= figures["dev_overall_spearman"] <= 1 and 0 <= figures["rupture_cv_auc"] <= 1
-    assert manifest["rupture_model"]["fit"]["sessions"] == 131
+    assert manifest["rupture_model"]["fit"]["sessions"] == 191
     assert manifest["version"] == "candidate" and "parent" not in manifest
     assert manifest["training"]["history"]["epochs"]
     assert "notes" in manifest["metrics"]["passage_macro_f1"]["bond"]

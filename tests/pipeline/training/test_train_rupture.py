@@ -20,7 +20,7 @@ def test_train_rupture_writes_a_folder_that_flags_the_same_after_reload(
 ):
     out = tmp_path / "with-rupture"
     report = train_rupture(tiny_model_dir, out, tiny_config, NOTE_SESSIONS, NOTE_SESSION_LABELS)
-    assert report["fit"]["sessions"] == 131 and report["test"]["sessions"] == 64
+    assert report["fit"]["sessions"] == 191 and report["test"]["sessions"] == 64
     for figures in (report["test"], report["tfidf_test"]):
         low, high = figures["auc_95"]
         assert 0 <= low <= figures["auc"] <= high <= 1
@@ -66,7 +66,7 @@ def test_train_rupture_candidate_without_corpora_is_not_fitted_in_sample(
     folder = tmp_path / "candidate"
     shutil.copytree(tiny_model_dir, folder)
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest.setdefault("training", {})["train_note_sessions"] = 131
+    manifest.setdefault("training", {})["train_note_sessions"] = 191
     (folder / "manifest.json").write_text(json.dumps(manifest))
     result = fit_candidate_rupture(folder, tiny_config, None)
     assert not result["fitted"] and "--data" in result["reason"]
