@@ -224,7 +224,7 @@ def _write_folder(
     metadata["git_sha"] = git_sha()
     # The comparison scored the parent's passage model; this folder's heads differ.
     metadata.pop("finetune_baseline", None)
-    metadata.setdefault("added_heads", {})[head] = report
+    metadata.setdefault("added_heads", {})[head] = {**report, "added_to": manifest.get("version")}
     metadata.setdefault("metrics", {})
     write_model_card(out_dir, metadata)
     write_manifest(out_dir, metadata)

@@ -52,9 +52,14 @@ def _added_heads(metadata: dict) -> str:
     if not added:
         return ""
     parent = metadata.get("parent", {}).get("version", "the parent model")
+    # A head records the model it was added to: later refits (train-sessions, train-rupture)
+    # change the folder's parent, not the head's.
+    where = ", ".join(
+        f"{name} to `{report.get('added_to', parent)}`" for name, report in added.items()
+    )
     parts = [
         "\n### Heads added after fine-tuning (test split, scored once)\n",
-        f"Added to `{parent}` without changing its other heads, adapters or session estimator. "
+        f"Added ({where}) without changing the other heads, adapters or session estimator. "
         "Macro-F1 with a group-bootstrap 95% interval, beside a TF-IDF + logistic-regression "
         "baseline fitted on the same training rows.\n",
         "| head | source | n (groups) | macro-F1 [95%] | TF-IDF [95%] |",

@@ -79,8 +79,9 @@ def test_add_head_style_leaves_other_heads_and_reloads_the_same(
     again = AllianceModel.load(out, tiny_config.encoder).scorer.predict_proba(texts, contexts)
     np.testing.assert_allclose(again["style"], after["style"], atol=1e-6)
     assert loaded.manifest["parent"]["version"] == "tiny-ft"
+    assert loaded.manifest["added_heads"]["style"]["added_to"] == "tiny-ft"
     assert loaded.manifest["version"] == "ft-style"
-    assert "Heads added after fine-tuning" in (out / "MODEL_CARD.md").read_text()
+    assert "style to `tiny-ft`" in (out / "MODEL_CARD.md").read_text()
 
 
 def test_add_head_learns_the_labels_it_is_given(no_style_folder: Path, tiny_config, tmp_path):

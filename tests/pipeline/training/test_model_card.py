@@ -66,3 +66,20 @@ def test_model_card_rewritten_by_a_refit_keeps_the_finetune_section(tmp_path: Pa
     assert card.count(FINETUNE_HEADING) == 1 and "0.610 [0.56, 0.66]" in card
     del metadata["finetune_baseline"]
     assert FINETUNE_HEADING not in write_model_card(tmp_path, metadata).read_text()
+
+
+def test_model_card_names_the_model_each_head_was_added_to_after_a_refit(tmp_path: Path):
+    from pipeline.training.model_card import write_model_card
+
+    shipped = json.loads(Path("models/default/manifest.json").read_text())
+    metadata = {k: v for k, v in shipped.items() if k != "files"}
+    # A refit (train-sessions, train-rupture) makes the refitted folder the parent; the heads
+    # were added to earlier models and keep naming them.
+    metadata["parent"] = {"version": "some-refit-s", "git_sha": None}
+    heads = metadata["added_heads"]
+    heads["style"] = {**heads["style"], "added_to": "base-a"}
+    heads["strain"] = {k: v for k, v in heads["strain"].items() if k != "added_to"}
+    card = write_model_card(tmp_path, metadata).read_text()
+    assert "style to `base-a`" in card
+    # A head saved before the field existed falls back to the folder's parent.
+    assert "strain to `some-refit-s`" in card
