@@ -204,13 +204,15 @@ def compare_models(
 def session_figures(folder: Path) -> dict | None:
     """What the folder's rupture fit measured on the labeled dev sessions, never the test
     clients: the rupture model's cross-validated AUC and the out-of-fold estimates' overall
-    Spearman with the labels (None: no rupture model; a figure a folder predates is None)."""
+    Spearman with the labels, and which labeled set they were measured on (None: no rupture
+    model; a figure a folder predates is None)."""
     if not (folder / RUPTURE_FILE).exists():
         return None
     report = json.loads((folder / MANIFEST).read_text()).get("rupture_model", {})
     return {
         "rupture_cv_auc": report.get("fit", {}).get("cv_auc"),
         "dev_overall_spearman": report.get("dev_estimate_spearman", {}).get("overall"),
+        "labeled_sessions": report.get("labeled_sessions"),
     }
 
 
@@ -219,8 +221,9 @@ def should_promote(scores: dict, tolerance: float = 0.0, session_tolerance: floa
 
     No worse means: a validation score at least the current's (less ``tolerance``); a rupture
     model if the current has one (retraining never silently drops ``RUPTURE`` back to the drop
-    rule); where both folders measured it, a dev-session overall Spearman at most
-    ``session_tolerance`` below the current's (supervisors read sessions, not passages); and
+    rule); where both folders measured it on the same labeled sessions, a dev-session overall
+    Spearman at most ``session_tolerance`` below the current's (supervisors read sessions, not
+    passages; figures on a labeled set that has since grown are not comparable); and
     every fixture storyline call the current meets, with no more steady sessions flagged.
     """
     if scores["current"] is None:
@@ -231,7 +234,7 @@ def should_promote(scores: dict, tolerance: float = 0.0, session_tolerance: floa
     mine, theirs = scores.get("candidate_sessions"), scores.get("current_sessions")
     if theirs is not None and mine is None:
         return False
-    if mine and theirs:
+    if mine and theirs and mine.get("labeled_sessions") == theirs.get("labeled_sessions"):
         ours, default = mine["dev_overall_spearman"], theirs["dev_overall_spearman"]
         if None not in (ours, default) and ours < default - session_tolerance:
             return False

@@ -12,6 +12,7 @@ with its threshold chosen the same way.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 from collections import defaultdict
@@ -91,6 +92,16 @@ def labeled_rows(
             history.append(estimate.overall)
     arrays = ("rows", "estimate", "rating")
     return {key: np.asarray(value) if key in arrays else value for key, value in out.items()}
+
+
+def labeled_set_digest(sessions_path: Path, labels_path: Path) -> str:
+    """A short digest of the labeled sessions and their labels. Dev figures measured on
+    different labeled sets (more sessions, new writers) are not comparable, so the promotion
+    rule compares them only between folders fitted on the same set."""
+    digest = hashlib.sha256()
+    for path in (sessions_path, labels_path):
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def dev_estimate_spearman(data: dict, dev: np.ndarray) -> dict[str, float]:
@@ -248,6 +259,7 @@ def train_rupture(
     report = {
         "fit": rupture.metrics,
         "dev_estimate_spearman": dev_estimate_spearman(data, dev),
+        "labeled_sessions": labeled_set_digest(sessions_path, labels_path),
         "threshold": round(rupture.threshold, 4),
         "test": _flag_figures(
             rupture.probability(data["rows"][test], [data["text"][i] for i in test]),

@@ -36,6 +36,12 @@ def test_retrain_promotion_rule():
     assert not should_promote({**better, "candidate_sessions": worse})
     unknown = {**sessions, "dev_overall_spearman": None}
     assert should_promote({**better, "candidate_sessions": sessions, "current_sessions": unknown})
+    # Measured on a labeled set that has grown since, the default's figure is not comparable.
+    grown = {**worse, "labeled_sessions": "new-set"}
+    old_set = {**sessions, "labeled_sessions": "old-set"}
+    assert should_promote({**better, "candidate_sessions": grown, "current_sessions": old_set})
+    same_set = {**sessions, "labeled_sessions": "new-set"}
+    assert not should_promote({**better, "candidate_sessions": grown, "current_sessions": same_set})
     # Nor for a fixture storyline the default meets and the candidate misses.
     stories = {"calls_met": ["c-01 rupture at s-004", "c-04 sustained low"], "steady_flagged": []}
     fewer = {**stories, "calls_met": ["c-01 rupture at s-004"]}

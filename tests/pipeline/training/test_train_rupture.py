@@ -11,7 +11,12 @@ import pytest
 
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.rupture import RUPTURE_FILE
-from pipeline.training.rupture import fit_candidate_rupture, labeled_rows, train_rupture
+from pipeline.training.rupture import (
+    fit_candidate_rupture,
+    labeled_rows,
+    labeled_set_digest,
+    train_rupture,
+)
 from pipeline.training.structure import NOTE_SESSION_LABELS, NOTE_SESSIONS
 
 
@@ -21,6 +26,7 @@ def test_train_rupture_writes_a_folder_that_flags_the_same_after_reload(
     out = tmp_path / "with-rupture"
     report = train_rupture(tiny_model_dir, out, tiny_config, NOTE_SESSIONS, NOTE_SESSION_LABELS)
     assert report["fit"]["sessions"] == 191 and report["test"]["sessions"] == 64
+    assert report["labeled_sessions"] == labeled_set_digest(NOTE_SESSIONS, NOTE_SESSION_LABELS)
     for figures in (report["test"], report["tfidf_test"]):
         low, high = figures["auc_95"]
         assert 0 <= low <= figures["auc"] <= high <= 1
