@@ -12,7 +12,6 @@ with its threshold chosen the same way.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import shutil
 from collections import defaultdict
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import AllianceConfig
-from pipeline.model.artifacts import MANIFEST, save_skops, write_manifest
+from pipeline.model.artifacts import MANIFEST, save_skops, sha256_file, write_manifest
 from pipeline.schemas import Session
 from pipeline.sessions.alliance_model import AllianceModel
 from pipeline.sessions.estimator import TARGETS
@@ -97,11 +96,9 @@ def labeled_rows(
 def labeled_set_digest(sessions_path: Path, labels_path: Path) -> str:
     """A short digest of the labeled sessions and their labels. Dev figures measured on
     different labeled sets (more sessions, new writers) are not comparable, so the promotion
-    rule compares them only between folders fitted on the same set."""
-    digest = hashlib.sha256()
-    for path in (sessions_path, labels_path):
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()[:16]
+    rule compares them only between folders fitted on the same set. The first half names the
+    sessions file, the second the labels file."""
+    return "".join(sha256_file(Path(path))[:8] for path in (sessions_path, labels_path))
 
 
 def dev_estimate_spearman(data: dict, dev: np.ndarray) -> dict[str, float]:
